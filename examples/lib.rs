@@ -1,0 +1,1 @@
+//! The examples of diesel-route; run them with `cargo run --example <name>`.

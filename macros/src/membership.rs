@@ -1,0 +1,26 @@
+//! The impl that puts a table in a database, shared by `#[bind]` and `tables!`.
+
+use proc_macro2::TokenStream;
+use quote::quote_spanned;
+use syn::Ident;
+
+use crate::databases::lookup_macro;
+
+/// `table` (the path of a `table!` module) belongs to database `key`. Spanned on `key`, so
+/// that an unknown key is reported where it was written.
+pub(crate) fn impl_in_database(
+    private: &TokenStream,
+    key: &Ident,
+    table: &syn::Path,
+) -> TokenStream {
+    let lookup = lookup_macro();
+    let span = key.span();
+    quote_spanned! {span=>
+        #[automatically_derived]
+        impl<D> #private::InDatabase<D> for #table::table
+        where
+            crate::#lookup!(#key): #private::SameDatabase<D, #table::table>,
+        {
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `#[route(read)]`, `#[route(write, transaction)]`, `#[route(read, crate = "path")]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Lit, Meta, Token};
+
+use crate::errors::Errors;
+
+const EXPECTED: &str = "expected one of `read`, `write`, `transaction`, `crate = \"...\"`";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Role {
+    Read,
+    Write,
+}
+
+impl Role {
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        }
+    }
+}
+
+pub(crate) struct RouteArgs {
+    pub(crate) role: Role,
+    pub(crate) transaction: bool,
+    pub(crate) crate_path: Option<syn::Path>,
+}
+
+/// The arguments, or `None` after reporting what is wrong with them.
+pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<RouteArgs> {
+    let metas = match syn::parse::Parser::parse2(
+        Punctuated::<Meta, Token![,]>::parse_terminated,
+        args,
+    ) {
+        Ok(metas) => metas,
+        Err(error) => {
+            errors.add(error);
+            return None;
+        }
+    };
+    let mut parsed = Parsed::default();
+    for meta in &metas {
+        parsed.add(meta, errors);
+    }
+    parsed.finish(errors)
+}
+
+#[derive(Default)]
+struct Parsed {
+    role: Option<Role>,
+    transaction: bool,
+    crate_path: Option<syn::Path>,
+}
+
+impl Parsed {
+    fn add(&mut self, meta: &Meta, errors: &mut Errors) {
+        let name = meta.path().get_ident().map(ToString::to_string);
+        match (name.as_deref(), meta) {
+            (Some("read"), Meta::Path(_)) => self.set_role(Role::Read, meta, errors),
+            (Some("write"), Meta::Path(_)) => self.set_role(Role::Write, meta, errors),
+            (Some("transaction"), Meta::Path(_)) => self.transaction = true,
+            (Some("crate"), Meta::NameValue(pair)) => match &pair.value {
+                Expr::Lit(syn::ExprLit { lit: Lit::Str(value), .. }) => {
+                    match crate::crate_path::parse(value) {
+                        Ok(path) => self.crate_path = Some(path),
+                        Err(error) => errors.add(error),
+                    }
+                }
+                other => errors.push(other, "`crate` takes a string: `crate = \"path\"`"),
+            },
+            (Some(name @ ("read" | "write" | "transaction")), _) => {
+                errors.push(meta, format!("`{name}` takes no value: write `{name}` alone"));
+            }
+            _ => errors.push(
+                meta.path(),
+                format!("unknown `route` argument `{}`, {EXPECTED}", path_text(meta.path())),
+            ),
+        }
+    }
+
+    fn set_role(&mut self, role: Role, meta: &Meta, errors: &mut Errors) {
+        match self.role.replace(role) {
+            Some(earlier) if earlier != role => errors.push(
+                meta,
+                "a routed function is either `read` or `write`, not both\n\
+                 help: a `write` function can call `read` functions with its writer",
+            ),
+            Some(_) => errors.push(meta, format!("`{}` is given twice", role.keyword())),
+            None => {}
+        }
+    }
+
+    fn finish(self, errors: &mut Errors) -> Option<RouteArgs> {
+        let Some(role) = self.role else {
+            errors.push_at(
+                Span::call_site(),
+                "`#[route]` needs a role: `#[route(read)]` for a function that only reads, \
+                 `#[route(write)]` for one that writes",
+            );
+            return None;
+        };
+        Some(RouteArgs {
+            role,
+            transaction: self.transaction,
+            crate_path: self.crate_path,
+        })
+    }
+}
+
+fn path_text(path: &syn::Path) -> String {
+    quote::quote!(#path).to_string().replace(' ', "")
+}

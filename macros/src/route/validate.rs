@@ -1,0 +1,144 @@
+//! Checks across the signature: an `async fn`, a connection parameter first whose type
+//! matches the role, a return type. Every mistake is reported, not only the first.
+
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+use super::args::{Role, RouteArgs};
+use crate::errors::Errors;
+
+/// What the generator needs to know about the connection parameter.
+pub(crate) struct Routed {
+    /// Its name, as the body uses it.
+    pub(crate) conn: Ident,
+    /// Its type as written: `&mut Reader`, `&mut Writer<analytics>`, ...
+    pub(crate) conn_type: Type,
+    /// The written connection type without its `&mut`, with an explicit `'static` lifetime
+    /// so that it can stand in the signature: `Reader<'static>`, `Writer<'static, analytics>`.
+    pub(crate) typed: syn::Path,
+}
+
+pub(crate) fn function(
+    function: &ItemFn,
+    args: Option<&RouteArgs>,
+    errors: &mut Errors,
+) -> Option<Routed> {
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        errors.push(
+            sig.fn_token,
+            "`#[route]` functions must be `async`: they wait for a pooled connection\n\
+             help: write `async fn`",
+        );
+    }
+    if matches!(sig.output, ReturnType::Default) {
+        errors.push_at(
+            sig.paren_token.span.close(),
+            "a routed function must return a `Result`: checking out a connection can fail\n\
+             help: add a return type such as `-> diesel_route::Result<T>`",
+        );
+    }
+    let routed = connection(function, errors)?;
+    if let Some(args) = args {
+        check_role(&routed.conn_type, args.role, errors);
+    }
+    Some(routed)
+}
+
+fn connection(function: &ItemFn, errors: &mut Errors) -> Option<Routed> {
+    let sig = &function.sig;
+    let first = match sig.inputs.first() {
+        Some(FnArg::Typed(first)) => first,
+        Some(FnArg::Receiver(receiver)) => {
+            errors.push(
+                receiver,
+                "`#[route]` does not go on methods: the first parameter must be the connection\n\
+                 help: take `conn: &mut Reader` (or `&mut Writer`) first, and `self` not at all",
+            );
+            return None;
+        }
+        None => {
+            errors.push_at(
+                sig.paren_token.span.join(),
+                "a routed function takes its connection as its first parameter\n\
+                 help: add `conn: &mut Reader` (for `read`) or `conn: &mut Writer` (for `write`)",
+            );
+            return None;
+        }
+    };
+    let Pat::Ident(pattern) = &*first.pat else {
+        errors.push(&first.pat, "name the connection parameter, as in `conn: &mut Reader`");
+        return None;
+    };
+    let Some(path) = connection_path(&first.ty) else {
+        errors.push(
+            &first.ty,
+            "the first parameter of a routed function is its connection: `&mut Reader` or \
+             `&mut Writer` (`&mut Reader<analytics>` for another database)",
+        );
+        return None;
+    };
+    Some(Routed {
+        conn: pattern.ident.clone(),
+        conn_type: (*first.ty).clone(),
+        typed: with_static_lifetime(path),
+    })
+}
+
+/// The path of `&mut Path`, the only shape a connection parameter has.
+fn connection_path(ty: &Type) -> Option<&syn::Path> {
+    let Type::Reference(reference) = ty else {
+        return None;
+    };
+    match (&reference.mutability, &*reference.elem) {
+        (Some(_), Type::Path(path)) if path.qself.is_none() => Some(&path.path),
+        _ => None,
+    }
+}
+
+/// `Reader` becomes `Reader<'static>`, `Reader<'_, analytics>` becomes
+/// `Reader<'static, analytics>`.
+fn with_static_lifetime(path: &syn::Path) -> syn::Path {
+    let mut path = path.clone();
+    if let Some(last) = path.segments.last_mut() {
+        let types = match &last.arguments {
+            PathArguments::AngleBracketed(args) => args
+                .args
+                .iter()
+                .filter(|arg| !matches!(arg, GenericArgument::Lifetime(_)))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        last.arguments = PathArguments::AngleBracketed(syn::parse_quote!(<'static, #(#types),*>));
+    }
+    path
+}
+
+/// A `read` function gets a `Reader`, a `write` function a `Writer`. Other names (aliases)
+/// are left to the type checker.
+fn check_role(conn_type: &Type, role: Role, errors: &mut Errors) {
+    let Some(path) = connection_path(conn_type) else {
+        return;
+    };
+    let Some(last) = path.segments.last() else {
+        return;
+    };
+    let (expected, other) = match role {
+        Role::Read => ("Reader", "Writer"),
+        Role::Write => ("Writer", "Reader"),
+    };
+    if last.ident == other {
+        errors.push(
+            &last.ident,
+            format!(
+                "a `#[route({})]` function gets a `&mut {expected}`, not a `&mut {other}`\n\
+                 help: take `&mut {expected}`, or make it `#[route({})]`",
+                role.keyword(),
+                match role {
+                    Role::Read => "write",
+                    Role::Write => "read",
+                }
+            ),
+        );
+    }
+}

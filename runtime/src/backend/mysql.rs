@@ -1,0 +1,36 @@
+//! MySQL and MariaDB through diesel-async's `AsyncMysqlConnection` (mysql_async).
+
+use diesel::QueryResult;
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+
+use super::{Backend, sealed};
+use crate::config::ServerUrl;
+use crate::error::{BoxError, Role};
+
+/// diesel-async's MySQL/MariaDB connection; declare it with `default: mysql`.
+pub type MysqlConnection = diesel_async::AsyncMysqlConnection;
+
+impl sealed::Sealed for MysqlConnection {}
+
+impl Backend for MysqlConnection {
+    const NAME: &'static str = "mysql";
+
+    fn parse_url(url: &str) -> Result<ServerUrl, String> {
+        ServerUrl::network(url, &["mysql", "mariadb"], 3306)
+    }
+
+    async fn connect(url: &ServerUrl, role: Role) -> Result<Self, BoxError> {
+        let mut conn = Self::establish(url.secret()).await?;
+        if role == Role::Reader {
+            // Refuses writes with 1792 even for users with `READ_ONLY ADMIN`, whom the
+            // server's `read_only` lets through.
+            conn.batch_execute("SET SESSION TRANSACTION READ ONLY").await?;
+        }
+        Ok(conn)
+    }
+
+    async fn ping(&mut self) -> QueryResult<()> {
+        // A text-protocol query: one round trip.
+        self.batch_execute("SELECT 1").await
+    }
+}

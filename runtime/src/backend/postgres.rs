@@ -1,0 +1,36 @@
+//! PostgreSQL through diesel-async's `AsyncPgConnection` (tokio-postgres).
+
+use diesel::QueryResult;
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+
+use super::{Backend, sealed};
+use crate::config::ServerUrl;
+use crate::error::{BoxError, Role};
+
+/// diesel-async's PostgreSQL connection; declare it with `default: postgres`.
+pub type PgConnection = diesel_async::AsyncPgConnection;
+
+impl sealed::Sealed for PgConnection {}
+
+impl Backend for PgConnection {
+    const NAME: &'static str = "postgres";
+
+    fn parse_url(url: &str) -> Result<ServerUrl, String> {
+        ServerUrl::network(url, &["postgres", "postgresql"], 5432)
+    }
+
+    async fn connect(url: &ServerUrl, role: Role) -> Result<Self, BoxError> {
+        let mut conn = Self::establish(url.secret()).await?;
+        if role == Role::Reader {
+            // Every transaction of the session is read-only, also on the primary when
+            // reads fall back to it: a write that slips past the types fails with 25006.
+            conn.batch_execute("SET default_transaction_read_only = on").await?;
+        }
+        Ok(conn)
+    }
+
+    async fn ping(&mut self) -> QueryResult<()> {
+        // The simple query protocol: one round trip, no statement to prepare.
+        self.batch_execute("SELECT 1").await
+    }
+}

@@ -1,0 +1,91 @@
+//! SQLite: one file in WAL mode, one writer connection and read-only (`mode=ro`) readers.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, QueryResult};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+
+use super::{Backend, sealed};
+use crate::config::ServerUrl;
+use crate::error::{BoxError, Role};
+
+/// diesel's SQLite connection behind diesel-async's `SyncConnectionWrapper`, which runs it on
+/// tokio's blocking threads; declare it with `default: sqlite`.
+pub type SqliteConnection = SyncConnectionWrapper<diesel::SqliteConnection>;
+
+impl sealed::Sealed for SqliteConnection {}
+
+/// Waits for the file lock instead of failing with `SQLITE_BUSY`.
+const SESSION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+impl Backend for SqliteConnection {
+    const NAME: &'static str = "sqlite";
+    const MAX_WRITERS: Option<usize> = Some(1);
+
+    fn parse_url(url: &str) -> Result<ServerUrl, String> {
+        let path = ["sqlite://", "sqlite:", "file://", "file:"]
+            .iter()
+            .find_map(|prefix| url.strip_prefix(prefix))
+            .unwrap_or(url);
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err("names no file: give a path such as `sqlite://app.db`".into());
+        }
+        if path == ":memory:" || url.contains("mode=memory") {
+            return Err("is an in-memory database, which the writer and the readers \
+                 cannot share: give a file path such as `sqlite://app.db`"
+                .into());
+        }
+        Ok(ServerUrl::file(path))
+    }
+
+    fn prepare_primary(url: &ServerUrl) -> Result<(), String> {
+        let mut conn = diesel::SqliteConnection::establish(url.secret())
+            .map_err(|error| format!("cannot be opened: {error}"))?;
+        // WAL lets readers read while the writer writes; the mode is stored in the file.
+        conn.batch_execute("PRAGMA journal_mode = WAL")
+            .map_err(|error| format!("cannot be switched to WAL mode: {error}"))
+    }
+
+    async fn connect(url: &ServerUrl, role: Role) -> Result<Self, BoxError> {
+        let target = match role {
+            Role::Writer => url.secret().to_owned(),
+            Role::Reader => read_only_uri(url.secret()),
+        };
+        let conn = tokio::task::spawn_blocking(move || {
+            let mut conn = diesel::SqliteConnection::establish(&target)?;
+            conn.batch_execute(SESSION_PRAGMAS)?;
+            Ok::<_, BoxError>(conn)
+        })
+        .await??;
+        Ok(SyncConnectionWrapper::new(conn))
+    }
+
+    async fn ping(&mut self) -> QueryResult<()> {
+        // A local file does not go away behind the pool's back.
+        Ok(())
+    }
+}
+
+/// `file:` URI of the same file, opened read-only; `?`, `#` and `%` must be escaped in it.
+fn read_only_uri(path: &str) -> String {
+    let escaped = path
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
+    format!("file:{escaped}?mode=ro")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_paths() {
+        for input in ["sqlite://app.db", "sqlite:app.db", "file:app.db", "app.db"] {
+            assert_eq!(SqliteConnection::parse_url(input).unwrap().secret(), "app.db");
+        }
+        assert!(SqliteConnection::parse_url("sqlite::memory:").is_err());
+        assert!(SqliteConnection::parse_url("sqlite://").is_err());
+        assert_eq!(read_only_uri("/tmp/a?b#c%.db"), "file:/tmp/a%3fb%23c%25.db?mode=ro");
+    }
+}

@@ -1,0 +1,336 @@
+//! Configuration of each database: its servers and pool options, from code or from the
+//! environment, validated when the router is built.
+
+mod env;
+mod url;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use self::url::ServerUrl;
+pub(crate) use self::url::{one_of, redact_text};
+use crate::backend::Backend;
+use crate::error::Error;
+
+/// The servers of one database and the options of their pools.
+///
+/// ```
+/// use std::time::Duration;
+/// use diesel_route::DatabaseConfig;
+///
+/// let config = DatabaseConfig::new("postgres://app:secret@primary.internal/app")
+///     .replica("postgres://app:secret@replica1.internal/app")
+///     .replica("postgres://app:secret@replica2.internal/app")
+///     .max_size(16)
+///     .checkout_timeout(Duration::from_secs(2));
+/// // Passwords never show.
+/// assert!(!format!("{config:?}").contains("secret"));
+/// ```
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    pub(crate) primary: String,
+    pub(crate) replicas: Vec<String>,
+    pub(crate) pool: PoolOptions,
+    origin: Origin,
+}
+
+/// Pool options, the same for every server of a database.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PoolOptions {
+    pub(crate) max_size: usize,
+    pub(crate) min_idle: usize,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) checkout_timeout: Duration,
+    pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) ping_after: Duration,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) health_check_interval: Duration,
+    pub(crate) read_fallback: ReadFallback,
+}
+
+/// Where reads go when no replica is healthy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFallback {
+    /// Read from the primary, through a read-only session (the default).
+    Primary,
+    /// Fail with [`Error::NoServerAvailable`], to keep read load off the primary.
+    Fail,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            min_idle: 0,
+            connect_timeout: Duration::from_secs(5),
+            checkout_timeout: Duration::from_secs(5),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
+            ping_after: Duration::from_secs(1),
+            keepalive: Some(Duration::from_secs(60)),
+            health_check_interval: Duration::from_secs(2),
+            read_fallback: ReadFallback::Primary,
+        }
+    }
+}
+
+/// Whether a configuration came from code or from environment variables, so that an error
+/// names the setting the way the user wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Origin {
+    Code,
+    Env { prefix: String },
+}
+
+/// A setting, named by its builder method or its environment variable.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Setting {
+    Url,
+    ReplicaUrls,
+    MaxSize,
+    MinIdle,
+    ConnectTimeout,
+    CheckoutTimeout,
+    MaxLifetime,
+    IdleTimeout,
+    PingAfter,
+    Keepalive,
+    HealthCheckInterval,
+    ReadFallback,
+}
+
+impl Setting {
+    fn method(self) -> &'static str {
+        match self {
+            Self::Url => "DatabaseConfig::new",
+            Self::ReplicaUrls => "replica",
+            Self::MaxSize => "max_size",
+            Self::MinIdle => "min_idle",
+            Self::ConnectTimeout => "connect_timeout",
+            Self::CheckoutTimeout => "checkout_timeout",
+            Self::MaxLifetime => "max_lifetime",
+            Self::IdleTimeout => "idle_timeout",
+            Self::PingAfter => "ping_after",
+            Self::Keepalive => "keepalive",
+            Self::HealthCheckInterval => "health_check_interval",
+            Self::ReadFallback => "read_fallback",
+        }
+    }
+
+    /// The variable's name after the database's prefix (`ANALYTICS_`, or none for `default`).
+    pub(crate) fn env_suffix(self) -> &'static str {
+        match self {
+            Self::Url => "DATABASE_URL",
+            Self::ReplicaUrls => "DATABASE_REPLICA_URLS",
+            Self::MaxSize => "DATABASE_POOL_MAX_SIZE",
+            Self::MinIdle => "DATABASE_POOL_MIN_IDLE",
+            Self::ConnectTimeout => "DATABASE_CONNECT_TIMEOUT",
+            Self::CheckoutTimeout => "DATABASE_CHECKOUT_TIMEOUT",
+            Self::MaxLifetime => "DATABASE_MAX_LIFETIME",
+            Self::IdleTimeout => "DATABASE_IDLE_TIMEOUT",
+            Self::PingAfter => "DATABASE_PING_AFTER",
+            Self::Keepalive => "DATABASE_KEEPALIVE",
+            Self::HealthCheckInterval => "DATABASE_HEALTH_CHECK_INTERVAL",
+            Self::ReadFallback => "DATABASE_READ_FALLBACK",
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// A database whose primary is at `primary_url`, with no replica: reads go to the
+    /// primary through read-only sessions.
+    ///
+    /// URLs: `postgres://user:password@host:port/db`, `mysql://...` (or `mariadb://`), and
+    /// for SQLite a file path, optionally as `sqlite://path`.
+    pub fn new(primary_url: impl Into<String>) -> Self {
+        Self {
+            primary: primary_url.into(),
+            replicas: Vec::new(),
+            pool: PoolOptions::default(),
+            origin: Origin::Code,
+        }
+    }
+
+    /// Adds a replica; reads pick one of the healthy replicas at random.
+    #[must_use]
+    pub fn replica(mut self, url: impl Into<String>) -> Self {
+        self.replicas.push(url.into());
+        self
+    }
+
+    /// Adds replicas.
+    #[must_use]
+    pub fn replicas<I>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.replicas.extend(urls.into_iter().map(Into::into));
+        self
+    }
+
+    /// Most connections each pool holds (default 10). A SQLite writer pool holds one.
+    #[must_use]
+    pub fn max_size(mut self, size: usize) -> Self {
+        self.pool.max_size = size;
+        self
+    }
+
+    /// Connections each pool keeps open even when idle (default 0).
+    #[must_use]
+    pub fn min_idle(mut self, count: usize) -> Self {
+        self.pool.min_idle = count;
+        self
+    }
+
+    /// How long opening a connection may take (default 5 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a call waits for a free connection before [`Error::PoolTimeout`] (default 5 s).
+    #[must_use]
+    pub fn checkout_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.checkout_timeout = timeout;
+        self
+    }
+
+    /// Connections older than this are closed and replaced (default 30 min, `None` for
+    /// never). Each connection's lifetime is shortened by up to 10% at random so that a pool
+    /// does not reconnect all at once.
+    #[must_use]
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.pool.max_lifetime = lifetime;
+        self
+    }
+
+    /// Connections idle for longer than this are closed, down to `min_idle` (default 10 min,
+    /// `None` for never).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool.idle_timeout = timeout;
+        self
+    }
+
+    /// A connection idle for longer than this is pinged before it is handed out, and
+    /// replaced if dead; one used more recently is handed out at once (default 1 s).
+    /// `Duration::ZERO` pings on every checkout.
+    #[must_use]
+    pub fn ping_after(mut self, idle: Duration) -> Self {
+        self.pool.ping_after = idle;
+        self
+    }
+
+    /// Pings idle connections this often, so that a server's or a firewall's idle timeout
+    /// never kills them (default 60 s, `None` to turn off).
+    #[must_use]
+    pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.pool.keepalive = interval;
+        self
+    }
+
+    /// How often replicas are checked; a failing replica leaves the rotation within this
+    /// interval and rejoins once it answers again (default 2 s).
+    #[must_use]
+    pub fn health_check_interval(mut self, interval: Duration) -> Self {
+        self.pool.health_check_interval = interval;
+        self
+    }
+
+    /// Where reads go when no replica is healthy (default [`ReadFallback::Primary`]).
+    #[must_use]
+    pub fn read_fallback(mut self, fallback: ReadFallback) -> Self {
+        self.pool.read_fallback = fallback;
+        self
+    }
+
+    /// Reads the configuration of database `key` from the environment: `DATABASE_URL` and
+    /// friends for `default`, `<KEY>_DATABASE_URL` and friends for the others. `Ok(None)`
+    /// when its URL variable is not set.
+    ///
+    /// | variable | meaning |
+    /// | --- | --- |
+    /// | `DATABASE_URL` | the primary |
+    /// | `DATABASE_REPLICA_URLS` | replicas, comma-separated |
+    /// | `DATABASE_POOL_MAX_SIZE`, `DATABASE_POOL_MIN_IDLE` | pool size |
+    /// | `DATABASE_CONNECT_TIMEOUT`, `DATABASE_CHECKOUT_TIMEOUT` | durations: `5s`, `250ms` |
+    /// | `DATABASE_MAX_LIFETIME`, `DATABASE_IDLE_TIMEOUT`, `DATABASE_KEEPALIVE` | durations, or `off` |
+    /// | `DATABASE_PING_AFTER`, `DATABASE_HEALTH_CHECK_INTERVAL` | durations |
+    /// | `DATABASE_READ_FALLBACK` | `primary` or `fail` |
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the variable whose value cannot be parsed.
+    pub fn from_env(key: &str) -> Result<Option<Self>, Error> {
+        env::load(key, |name| std::env::var(name).ok())
+    }
+
+    /// Checks every setting for backend `B`; errors name the setting and the problem.
+    pub(crate) fn validate<B: Backend>(&self, key: &str) -> Result<Servers, Error> {
+        let fail = |setting: Setting, problem: String| {
+            Error::config(key, self.setting_name(setting), problem)
+        };
+        let primary = B::parse_url(&self.primary).map_err(|p| fail(Setting::Url, p))?;
+        let replicas = self
+            .replicas
+            .iter()
+            .map(|url| B::parse_url(url).map_err(|p| fail(Setting::ReplicaUrls, p)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.validate_pool()
+            .map_err(|(setting, problem)| fail(setting, problem.into()))?;
+        B::prepare_primary(&primary).map_err(|p| fail(Setting::Url, p))?;
+        Ok(Servers { primary, replicas })
+    }
+
+    fn validate_pool(&self) -> Result<(), (Setting, &'static str)> {
+        let pool = &self.pool;
+        let positive = |setting, duration: Duration| match duration.is_zero() {
+            true => Err((setting, "must be longer than zero")),
+            false => Ok(()),
+        };
+        if pool.max_size == 0 {
+            return Err((Setting::MaxSize, "must be at least 1"));
+        }
+        if pool.min_idle > pool.max_size {
+            return Err((Setting::MinIdle, "must not exceed the pool's max size"));
+        }
+        positive(Setting::ConnectTimeout, pool.connect_timeout)?;
+        positive(Setting::CheckoutTimeout, pool.checkout_timeout)?;
+        positive(Setting::HealthCheckInterval, pool.health_check_interval)?;
+        for (setting, value) in [
+            (Setting::MaxLifetime, pool.max_lifetime),
+            (Setting::IdleTimeout, pool.idle_timeout),
+            (Setting::Keepalive, pool.keepalive),
+        ] {
+            value.map_or(Ok(()), |duration| positive(setting, duration))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn setting_name(&self, setting: Setting) -> String {
+        match &self.origin {
+            Origin::Code => setting.method().to_owned(),
+            Origin::Env { prefix } => format!("{prefix}{}", setting.env_suffix()),
+        }
+    }
+}
+
+/// The checked URLs of a database's servers.
+pub(crate) struct Servers {
+    pub(crate) primary: ServerUrl,
+    pub(crate) replicas: Vec<ServerUrl>,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let replicas: Vec<String> = self.replicas.iter().map(|url| redact_text(url)).collect();
+        f.debug_struct("DatabaseConfig")
+            .field("primary", &redact_text(&self.primary))
+            .field("replicas", &replicas)
+            .field("pool", &self.pool)
+            .finish()
+    }
+}

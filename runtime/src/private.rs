@@ -1,0 +1,116 @@
+//! What generated code reaches, and nothing else should: `::diesel_route::__private`.
+//! Not part of the public API; it changes without notice.
+
+use std::time::Instant;
+
+pub use tracing::Instrument;
+
+pub use crate::database::{Catalog, Database, Declared};
+pub use crate::error::{Error, Role};
+pub use crate::query::{BatchExecuteOnReader, InDatabase, SameDatabase};
+pub use crate::roles::lease::RouteResult;
+pub use crate::roles::{ReadLease, ReadSource, Reader, TypedConnection, WriteLease, WriteSource, Writer};
+pub use crate::topology::Server;
+
+/// A token only this crate can make: methods that take it are callable from here alone.
+#[derive(Debug)]
+pub struct Sealed(pub(crate) ());
+
+/// The connection types `databases!` maps its backend keywords to. A backend whose cargo
+/// feature is off is an empty type, which fails the `Backend` bound with a message saying
+/// which feature to enable.
+#[allow(non_camel_case_types)]
+pub mod backends {
+    #[cfg(feature = "mysql")]
+    pub type mysql = crate::backend::MysqlConnection;
+    #[cfg(not(feature = "mysql"))]
+    pub enum mysql {}
+
+    #[cfg(feature = "postgres")]
+    pub type postgres = crate::backend::PgConnection;
+    #[cfg(not(feature = "postgres"))]
+    pub enum postgres {}
+
+    #[cfg(feature = "sqlite")]
+    pub type sqlite = crate::backend::SqliteConnection;
+    #[cfg(not(feature = "sqlite"))]
+    pub enum sqlite {}
+}
+
+/// One call of a routed function: its trace span, and the checkout recorded in it.
+pub struct RouteCall<D: Database> {
+    span: tracing::Span,
+    _database: std::marker::PhantomData<fn() -> D>,
+}
+
+impl<D: Database> RouteCall<D> {
+    /// Opens the span of a call to `function`.
+    pub fn new(function: &'static str, role: Role) -> Self {
+        use crate::backend::Backend;
+        let span = tracing::info_span!(
+            "route",
+            function,
+            database = D::KEY,
+            role = role.as_str(),
+            db.system = D::Connection::NAME,
+            server = tracing::field::Empty,
+            server.address = tracing::field::Empty,
+            server.port = tracing::field::Empty,
+            wait_us = tracing::field::Empty,
+        );
+        Self {
+            span,
+            _database: std::marker::PhantomData,
+        }
+    }
+
+    /// The span the call's future runs in.
+    pub fn span(&self) -> tracing::Span {
+        self.span.clone()
+    }
+
+    /// Gets the reader's connection from `source`.
+    ///
+    /// # Errors
+    ///
+    /// When no connection can be checked out.
+    pub async fn read_lease<'s, S>(&self, source: &'s mut S) -> Result<ReadLease<'s, D>, Error>
+    where
+        S: ReadSource<D> + ?Sized,
+    {
+        let started = Instant::now();
+        let mut lease = source.read_lease().await?;
+        self.record(lease.server(), started);
+        Ok(lease)
+    }
+
+    /// Gets the writer's connection from `source`.
+    ///
+    /// # Errors
+    ///
+    /// When no connection can be checked out.
+    pub async fn write_lease<'s, S>(&self, source: &'s mut S) -> Result<WriteLease<'s, D>, Error>
+    where
+        S: WriteSource<D> + ?Sized,
+    {
+        let started = Instant::now();
+        let mut lease = source.write_lease().await?;
+        self.record(lease.server(), started);
+        Ok(lease)
+    }
+
+    fn record(&self, server: &Server, started: Instant) {
+        if self.span.is_disabled() {
+            return;
+        }
+        let wait = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.span.record("server", server.name());
+        if let Some(host) = server.url().host() {
+            self.span.record("server.address", host);
+        }
+        if let Some(port) = server.url().port() {
+            self.span.record("server.port", port);
+        }
+        self.span.record("wait_us", wait);
+    }
+}

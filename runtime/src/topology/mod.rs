@@ -1,0 +1,13 @@
+//! Who serves a call: the [`Router`] holds one cluster per declared database, a cluster
+//! holds a primary and its replicas, and each server has its pools.
+
+mod cluster;
+mod pool;
+mod router;
+mod server;
+
+pub(crate) use self::cluster::{AnyCluster, Cluster};
+pub(crate) use self::pool::{Checkout, Pooled};
+pub use self::router::{Router, RouterBuilder};
+pub use self::server::Server;
+pub(crate) use self::server::ServerKind;

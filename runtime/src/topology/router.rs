@@ -1,0 +1,178 @@
+//! The router: every declared database's cluster, built from code or from the environment.
+
+use std::sync::Arc;
+
+use crate::config::{DatabaseConfig, Setting};
+use crate::database::{Catalog, Declared};
+use crate::error::Error;
+use crate::topology::{AnyCluster, Cluster};
+
+/// Holds the pools of every declared database and hands out connections to routed
+/// functions. Cheap to clone: clones share the pools.
+///
+/// Build it once at start-up, from the environment or from code:
+///
+/// ```
+/// # diesel_route::databases! { default: sqlite }
+/// use diesel_route::{DatabaseConfig, Router};
+/// # fn main() -> Result<(), diesel_route::Error> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("app.db");
+/// # let path = path.to_str().unwrap();
+/// let router = Router::builder(Databases)
+///     .database("default", DatabaseConfig::new(path))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+///
+/// Pass it (`&mut router`) to a routed function; each call checks out its connection and
+/// returns it when done.
+#[derive(Clone)]
+pub struct Router {
+    clusters: Arc<[Box<dyn AnyCluster>]>,
+}
+
+impl Router {
+    /// A builder for the databases declared by `databases!` (pass the `Databases` it
+    /// generates).
+    pub fn builder<C: Catalog>(catalog: C) -> RouterBuilder {
+        let _ = catalog;
+        RouterBuilder {
+            declared: C::databases(),
+            configs: Vec::new(),
+            from_env: false,
+        }
+    }
+
+    /// A router configured from the environment: `DATABASE_URL`, `DATABASE_REPLICA_URLS`
+    /// and `<KEY>_DATABASE_URL`, `<KEY>_DATABASE_REPLICA_URLS` for the other databases, with
+    /// their pool options (see [`DatabaseConfig::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the variable that is missing or wrong.
+    pub fn from_env<C: Catalog>(catalog: C) -> Result<Self, Error> {
+        Self::builder(catalog).with_env().build()
+    }
+
+    /// The cluster of database `D`.
+    pub(crate) fn cluster<D: crate::Database>(&self) -> Result<&Cluster<D>, Error> {
+        self.clusters
+            .iter()
+            .find_map(|cluster| (&**cluster as &dyn std::any::Any).downcast_ref())
+            .ok_or_else(|| {
+                Error::config(
+                    D::KEY,
+                    "Router::builder",
+                    "is given a catalog that does not declare this database",
+                )
+            })
+    }
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("databases", &self.clusters.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures each declared database, then builds the [`Router`].
+#[must_use]
+pub struct RouterBuilder {
+    declared: Vec<Declared>,
+    configs: Vec<(String, DatabaseConfig)>,
+    from_env: bool,
+}
+
+impl RouterBuilder {
+    /// Configures database `key` in code; it wins over the environment.
+    pub fn database(mut self, key: impl Into<String>, config: DatabaseConfig) -> Self {
+        self.configs.push((key.into(), config));
+        self
+    }
+
+    /// Reads the environment for every database not configured in code.
+    pub fn with_env(mut self) -> Self {
+        self.from_env = true;
+        self
+    }
+
+    /// Checks the configuration of every declared database and builds the pools.
+    /// Connections are opened on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when a key is not declared, a declared database has no
+    /// configuration, or a setting is invalid (a malformed URL, a URL of another backend, a
+    /// pool size of zero, ...). The error names the database, the setting and the problem.
+    pub fn build(self) -> Result<Router, Error> {
+        self.reject_undeclared()?;
+        let clusters = self
+            .declared
+            .iter()
+            .map(|declared| (declared.build)(&self.config_of(declared)?))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Router {
+            clusters: clusters.into(),
+        })
+    }
+
+    fn reject_undeclared(&self) -> Result<(), Error> {
+        let Some((key, _)) = self
+            .configs
+            .iter()
+            .find(|(key, _)| !self.declared.iter().any(|declared| declared.key == key))
+        else {
+            return Ok(());
+        };
+        let keys: Vec<&str> = self.declared.iter().map(|declared| declared.key).collect();
+        Err(Error::config(
+            key.as_str(),
+            "RouterBuilder::database",
+            format!(
+                "names a database that is not declared; `databases!` declares {}",
+                crate::config::one_of(&keys)
+            ),
+        ))
+    }
+
+    fn config_of(&self, declared: &Declared) -> Result<DatabaseConfig, Error> {
+        let in_code = self.configs.iter().rev().find(|(key, _)| key == declared.key);
+        if let Some((_, config)) = in_code {
+            return Ok(config.clone());
+        }
+        let from_env = match self.from_env {
+            true => DatabaseConfig::from_env(declared.key)?,
+            false => None,
+        };
+        from_env.ok_or_else(|| missing(declared.key, self.from_env))
+    }
+}
+
+fn missing(key: &str, from_env: bool) -> Error {
+    let variable = match key {
+        "default" => Setting::Url.env_suffix().to_owned(),
+        other => format!("{}_{}", other.to_ascii_uppercase(), Setting::Url.env_suffix()),
+    };
+    let problem = match from_env {
+        true => "is not set, but the database is declared in `databases!`: set it to the \
+                 primary's URL, or configure the database in code"
+            .to_owned(),
+        false => "has no configuration: call `.database(...)` for it, or `.with_env()` to \
+                  read `DATABASE_URL`-style variables"
+            .to_owned(),
+    };
+    let setting = if from_env { variable } else { "RouterBuilder".into() };
+    Error::config(key, setting, problem)
+}
+
+impl std::fmt::Debug for RouterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterBuilder")
+            .field("configs", &self.configs)
+            .field("from_env", &self.from_env)
+            .finish_non_exhaustive()
+    }
+}
