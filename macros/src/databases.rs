@@ -6,7 +6,7 @@
 //! `#[bind]` and `tables!` resolve keys, failing with the list of declared keys.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Token};
@@ -62,14 +62,23 @@ fn validate(declaration: &Declaration) -> syn::Result<()> {
     let mut errors = Errors::default();
     let entries: Vec<&Entry> = declaration.entries.iter().collect();
     for (index, entry) in entries.iter().enumerate() {
-        if !matches!(entry.backend.to_string().as_str(), "postgres" | "mysql" | "sqlite") {
+        if !matches!(
+            entry.backend.to_string().as_str(),
+            "postgres" | "mysql" | "sqlite"
+        ) {
             errors.push(
                 &entry.backend,
                 format!("unknown backend `{}`, expected {BACKENDS}", entry.backend),
             );
         }
-        if entries[..index].iter().any(|earlier| earlier.key == entry.key) {
-            errors.push(&entry.key, format!("database `{}` is declared twice", entry.key));
+        if entries[..index]
+            .iter()
+            .any(|earlier| earlier.key == entry.key)
+        {
+            errors.push(
+                &entry.key,
+                format!("database `{}` is declared twice", entry.key),
+            );
         }
     }
     if !entries.iter().any(|entry| entry.key == "default") {
@@ -85,7 +94,10 @@ fn validate(declaration: &Declaration) -> syn::Result<()> {
 
 fn generate(declaration: &Declaration) -> TokenStream {
     let private = crate::crate_path::private(None);
-    let markers = declaration.entries.iter().map(|entry| marker(entry, &private));
+    let markers = declaration
+        .entries
+        .iter()
+        .map(|entry| marker(entry, &private));
     let keys: Vec<&Ident> = declaration.entries.iter().map(|entry| &entry.key).collect();
     let catalog = catalog(&keys, &private);
     let lookup = lookup(&keys);
@@ -103,6 +115,8 @@ fn marker(entry: &Entry, private: &TokenStream) -> TokenStream {
         backend,
     } = entry;
     let key_str = key.to_string();
+    let backend_macro = format_ident!("__diesel_route_backend_{}", backend);
+    let connection = quote_spanned!(backend.span()=> ::diesel_route::#backend_macro!());
     let doc = format!("The `{key_str}` database ({backend}).");
     let doc = match attrs.iter().any(|attr| attr.path().is_ident("doc")) {
         true => quote!(),
@@ -116,7 +130,7 @@ fn marker(entry: &Entry, private: &TokenStream) -> TokenStream {
 
         impl #private::Database for #key {
             const KEY: &'static str = #key_str;
-            type Connection = #private::backends::#backend;
+            type Connection = #connection;
         }
     }
 }
@@ -145,30 +159,47 @@ fn catalog(keys: &[&Ident], private: &TokenStream) -> TokenStream {
     }
 }
 
-/// `__diesel_route_database!(key)` expands to the marker type of `key`, or to an error
-/// listing the declared keys.
+/// `__diesel_route_database!(key)` expands to the marker type of `key`.
+///
+/// For an undeclared key it expands to a type whose bound fails with a message naming the
+/// key and listing the declared ones. The caller defines a type named after the key in
+/// `__diesel_route_key` (see `membership.rs`), so that the message can print it.
 fn lookup(keys: &[&Ident]) -> TokenStream {
     let name = lookup_macro();
+    let unknown = format_ident!("__unknown");
     let declared = keys
         .iter()
         .map(|key| format!("`{key}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let unknown = format_ident!("__unknown");
-    let message_end = format!("`, `databases!` declares {declared}");
+    let note = format!("`databases!` declares {declared}");
     quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! #name {
             #( (#keys) => { $crate::#keys }; )*
             ($#unknown:ident) => {
-                ::core::compile_error!(::core::concat!(
-                    "unknown database `", ::core::stringify!($#unknown), #message_end
-                ))
+                crate::__DieselRouteUnknownDatabase<__diesel_route_key::$#unknown>
             };
         }
         #[doc(hidden)]
         #[allow(unused_imports)]
         pub(crate) use #name;
+
+        #[doc(hidden)]
+        #[diagnostic::on_unimplemented(
+            message = "unknown database `{Self}`",
+            label = "this database is not declared",
+            note = #note,
+            note = "declare it in `databases!`, or use one of these keys"
+        )]
+        pub trait __DieselRouteDeclared {}
+        #( impl __DieselRouteDeclared for #keys {} )*
+
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        pub struct __DieselRouteUnknownDatabase<K: __DieselRouteDeclared>(
+            ::core::marker::PhantomData<K>,
+        );
     }
 }

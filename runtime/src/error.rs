@@ -126,9 +126,17 @@ impl Error {
 }
 
 /// Sorts a diesel error into its kind: a read-only refusal and a lost connection get their
-/// own variants, whatever the backend calls them.
+/// own variants, whatever the backend calls them. An [`Error`] that travelled inside a
+/// diesel error (see the conversion the other way) comes back as it was.
 impl From<DieselError> for Error {
     fn from(error: DieselError) -> Self {
+        let error = match error {
+            DieselError::QueryBuilderError(inner) => match inner.downcast::<Self>() {
+                Ok(routed) => return *routed,
+                Err(other) => DieselError::QueryBuilderError(other),
+            },
+            other => other,
+        };
         if is_read_only_refusal(&error) {
             Self::ReadOnly(error)
         } else if is_connection_lost(&error) {
@@ -138,6 +146,23 @@ impl From<DieselError> for Error {
             }
         } else {
             Self::Query(error)
+        }
+    }
+}
+
+/// Lets functions that return diesel's `QueryResult` be routed: a query's error goes back
+/// as it came, any other kind travels inside `QueryBuilderError` (whose message is this
+/// error's), from which `Error::from` takes it out again.
+impl From<Error> for DieselError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Query(error)
+            | Error::ReadOnly(error)
+            | Error::ConnectionLost {
+                commit_unknown: false,
+                source: error,
+            } => error,
+            other => DieselError::QueryBuilderError(Box::new(other)),
         }
     }
 }

@@ -8,34 +8,17 @@ pub use tracing::Instrument;
 pub use crate::database::{Catalog, Database, Declared};
 pub use crate::error::{Error, Role};
 pub use crate::query::{BatchExecuteOnReader, InDatabase, SameDatabase};
-pub use crate::roles::lease::RouteResult;
-pub use crate::roles::{ReadLease, ReadSource, Reader, TypedConnection, WriteLease, WriteSource, Writer};
+pub use crate::roles::lease::{Outcome, RouteResult};
+pub use crate::roles::source::Origin;
+use crate::roles::source::Via;
+pub use crate::roles::{
+    ReadLease, ReadSource, Reader, TypedConnection, WriteLease, WriteSource, Writer,
+};
 pub use crate::topology::Server;
 
 /// A token only this crate can make: methods that take it are callable from here alone.
 #[derive(Debug)]
 pub struct Sealed(pub(crate) ());
-
-/// The connection types `databases!` maps its backend keywords to. A backend whose cargo
-/// feature is off is an empty type, which fails the `Backend` bound with a message saying
-/// which feature to enable.
-#[allow(non_camel_case_types)]
-pub mod backends {
-    #[cfg(feature = "mysql")]
-    pub type mysql = crate::backend::MysqlConnection;
-    #[cfg(not(feature = "mysql"))]
-    pub enum mysql {}
-
-    #[cfg(feature = "postgres")]
-    pub type postgres = crate::backend::PgConnection;
-    #[cfg(not(feature = "postgres"))]
-    pub enum postgres {}
-
-    #[cfg(feature = "sqlite")]
-    pub type sqlite = crate::backend::SqliteConnection;
-    #[cfg(not(feature = "sqlite"))]
-    pub enum sqlite {}
-}
 
 /// One call of a routed function: its trace span, and the checkout recorded in it.
 pub struct RouteCall<D: Database> {
@@ -74,12 +57,17 @@ impl<D: Database> RouteCall<D> {
     /// # Errors
     ///
     /// When no connection can be checked out.
-    pub async fn read_lease<'s, S>(&self, source: &'s mut S) -> Result<ReadLease<'s, D>, Error>
-    where
-        S: ReadSource<D> + ?Sized,
-    {
+    pub async fn read_lease<'s>(
+        &self,
+        source: &'s mut (dyn ReadSource<D> + Send),
+    ) -> Result<ReadLease<'s, D>, Error> {
         let started = Instant::now();
-        let mut lease = source.read_lease().await?;
+        let mut lease = match source.read_origin(Sealed(())) {
+            Origin(Via::Router(router)) => {
+                ReadLease::checkout(router.cluster::<D>()?.reader().await?)
+            }
+            Origin(Via::Held(conn)) => ReadLease::borrow(conn),
+        };
         self.record(lease.server(), started);
         Ok(lease)
     }
@@ -89,12 +77,17 @@ impl<D: Database> RouteCall<D> {
     /// # Errors
     ///
     /// When no connection can be checked out.
-    pub async fn write_lease<'s, S>(&self, source: &'s mut S) -> Result<WriteLease<'s, D>, Error>
-    where
-        S: WriteSource<D> + ?Sized,
-    {
+    pub async fn write_lease<'s>(
+        &self,
+        source: &'s mut (dyn WriteSource<D> + Send),
+    ) -> Result<WriteLease<'s, D>, Error> {
         let started = Instant::now();
-        let mut lease = source.write_lease().await?;
+        let mut lease = match source.write_origin(Sealed(())) {
+            Origin(Via::Router(router)) => {
+                WriteLease::checkout(router.cluster::<D>()?.writer().await?)
+            }
+            Origin(Via::Held(conn)) => WriteLease::borrow(conn),
+        };
         self.record(lease.server(), started);
         Ok(lease)
     }

@@ -31,7 +31,10 @@ impl Parse for BindArgs {
         let mut crate_path = None;
         while input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
             input.parse::<Token![crate]>().map_err(|error| {
-                syn::Error::new(error.span(), "unknown `bind` argument, expected `crate = \"...\"`")
+                syn::Error::new(
+                    error.span(),
+                    "unknown `bind` argument, expected `crate = \"...\"`",
+                )
             })?;
             input.parse::<Token![=]>()?;
             crate_path = Some(crate::crate_path::parse(&input.parse()?)?);
@@ -43,12 +46,17 @@ impl Parse for BindArgs {
 /// Keys are identifiers: `databases!` declares them as such.
 fn key(literal: &LitStr) -> syn::Result<Ident> {
     let value = literal.value();
-    let valid = value.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(syn::Error::new(
             literal.span(),
-            format!("`{value}` is not a database key: keys are identifiers, as declared in `databases!`"),
+            format!(
+                "`{value}` is not a database key: keys are identifiers, as declared in `databases!`"
+            ),
         ));
     }
     Ok(Ident::new(&value, literal.span()))

@@ -5,7 +5,11 @@ use syn::punctuated::Punctuated;
 use syn::{Meta, Token};
 
 pub(crate) fn of(model: &syn::ItemStruct) -> syn::Result<syn::Path> {
-    for attr in model.attrs.iter().filter(|attr| attr.path().is_ident("diesel")) {
+    for attr in model
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("diesel"))
+    {
         let metas = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
         for meta in metas {
             if let Meta::NameValue(pair) = meta

@@ -31,16 +31,14 @@ pub(crate) struct RouteArgs {
 
 /// The arguments, or `None` after reporting what is wrong with them.
 pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<RouteArgs> {
-    let metas = match syn::parse::Parser::parse2(
-        Punctuated::<Meta, Token![,]>::parse_terminated,
-        args,
-    ) {
-        Ok(metas) => metas,
-        Err(error) => {
-            errors.add(error);
-            return None;
-        }
-    };
+    let metas =
+        match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, args) {
+            Ok(metas) => metas,
+            Err(error) => {
+                errors.add(error);
+                return None;
+            }
+        };
     let mut parsed = Parsed::default();
     for meta in &metas {
         parsed.add(meta, errors);
@@ -63,20 +61,27 @@ impl Parsed {
             (Some("write"), Meta::Path(_)) => self.set_role(Role::Write, meta, errors),
             (Some("transaction"), Meta::Path(_)) => self.transaction = true,
             (Some("crate"), Meta::NameValue(pair)) => match &pair.value {
-                Expr::Lit(syn::ExprLit { lit: Lit::Str(value), .. }) => {
-                    match crate::crate_path::parse(value) {
-                        Ok(path) => self.crate_path = Some(path),
-                        Err(error) => errors.add(error),
-                    }
-                }
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(value),
+                    ..
+                }) => match crate::crate_path::parse(value) {
+                    Ok(path) => self.crate_path = Some(path),
+                    Err(error) => errors.add(error),
+                },
                 other => errors.push(other, "`crate` takes a string: `crate = \"path\"`"),
             },
             (Some(name @ ("read" | "write" | "transaction")), _) => {
-                errors.push(meta, format!("`{name}` takes no value: write `{name}` alone"));
+                errors.push(
+                    meta,
+                    format!("`{name}` takes no value: write `{name}` alone"),
+                );
             }
             _ => errors.push(
                 meta.path(),
-                format!("unknown `route` argument `{}`, {EXPECTED}", path_text(meta.path())),
+                format!(
+                    "unknown `route` argument `{}`, {EXPECTED}",
+                    path_text(meta.path())
+                ),
             ),
         }
     }

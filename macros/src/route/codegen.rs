@@ -1,6 +1,6 @@
 //! The wrapper around a routed function's body.
 //!
-//! The connection parameter becomes a connection source (`&mut impl ReadSource<D>`); the
+//! The connection parameter becomes a connection source (`&mut dyn ReadSource<D>`); the
 //! body runs in a span, with the typed connection checked out of (or borrowed from) the
 //! source, and the lease settles the call (transaction, connection health) when the body
 //! is done. The body's tokens are kept as written, so that errors in it point at the user's
@@ -26,7 +26,7 @@ pub(crate) fn generate(args: &RouteArgs, function: &ItemFn, routed: &Routed) -> 
         Role::Write => quote!(#private::WriteSource<#database>),
     };
     if let Some(FnArg::Typed(first)) = sig.inputs.first_mut() {
-        first.ty = syn::parse_quote!(&mut impl #source);
+        first.ty = syn::parse_quote!(&mut (dyn #source + ::core::marker::Send));
     }
     let body = body(args, function, routed, &private, &database);
     quote! {
@@ -44,8 +44,8 @@ fn body(
     private: &TokenStream,
     database: &TokenStream,
 ) -> TokenStream {
-    let [call, span, lease, result, error] =
-        ["call", "span", "lease", "result", "error"].map(hidden);
+    let [call, span, lease, result, error, outcome] =
+        ["call", "span", "lease", "result", "error", "outcome"].map(hidden);
     let conn = &routed.conn;
     let conn_type = &routed.conn_type;
     let name = function.sig.ident.to_string();
@@ -58,7 +58,7 @@ fn body(
     let begin = args.transaction.then(|| {
         quote! {
             if let ::core::result::Result::Err(#error) = #lease.begin().await {
-                return #private::RouteResult::from_route_error(#error);
+                return #outcome.failed(#error);
             }
         }
     });
@@ -67,11 +67,10 @@ fn body(
         let #span = #call.span();
         #private::Instrument::instrument(async move {
             #fake_return
+            let #outcome = #private::Outcome::new();
             let mut #lease = match #call.#checkout(#conn).await {
                 ::core::result::Result::Ok(#lease) => #lease,
-                ::core::result::Result::Err(#error) => {
-                    return #private::RouteResult::from_route_error(#error);
-                }
+                ::core::result::Result::Err(#error) => return #outcome.failed(#error),
             };
             #begin
             let #result = {
@@ -83,7 +82,7 @@ fn body(
                 }
                 .await
             };
-            #lease.finish(#result).await
+            #lease.finish(#result, &#outcome).await
         }, #span)
         .await
     }

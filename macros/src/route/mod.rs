@@ -20,7 +20,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let routed = validate::function(&function, args.as_ref(), &mut errors);
     match (errors.finish(), args, routed) {
         (Ok(()), Some(args), Some(routed)) => codegen::generate(&args, &function, &routed),
-        (Err(error), ..) => with_error(&quote!(#function), error),
+        (Err(error), ..) => {
+            let function = validate::compilable_alone(function);
+            with_error(&quote!(#function), error)
+        }
         _ => unreachable!("validation reports an error whenever it returns nothing"),
     }
 }

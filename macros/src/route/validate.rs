@@ -66,7 +66,10 @@ fn connection(function: &ItemFn, errors: &mut Errors) -> Option<Routed> {
         }
     };
     let Pat::Ident(pattern) = &*first.pat else {
-        errors.push(&first.pat, "name the connection parameter, as in `conn: &mut Reader`");
+        errors.push(
+            &first.pat,
+            "name the connection parameter, as in `conn: &mut Reader`",
+        );
         return None;
     };
     let Some(path) = connection_path(&first.ty) else {
@@ -141,4 +144,40 @@ fn check_role(conn_type: &Type, role: Role, errors: &mut Errors) {
             ),
         );
     }
+}
+
+/// The function as written, for the error path: `async fn` requires the lifetime of
+/// `&mut Reader` to be spelled out (`Reader<'_>`), which the generated code otherwise does.
+/// Without it the function would add an error of its own to the ones reported.
+pub(crate) fn compilable_alone(mut function: ItemFn) -> ItemFn {
+    let Some(FnArg::Typed(first)) = function.sig.inputs.first_mut() else {
+        return function;
+    };
+    let Type::Reference(reference) = &mut *first.ty else {
+        return function;
+    };
+    let Type::Path(path) = &mut *reference.elem else {
+        return function;
+    };
+    let Some(last) = path.path.segments.last_mut() else {
+        return function;
+    };
+    if last.ident != "Reader" && last.ident != "Writer" {
+        return function;
+    }
+    match &mut last.arguments {
+        PathArguments::None => {
+            last.arguments = PathArguments::AngleBracketed(syn::parse_quote!(<'_>))
+        }
+        PathArguments::AngleBracketed(args)
+            if !args
+                .args
+                .iter()
+                .any(|arg| matches!(arg, GenericArgument::Lifetime(_))) =>
+        {
+            args.args.insert(0, syn::parse_quote!('_));
+        }
+        _ => {}
+    }
+    function
 }

@@ -10,6 +10,7 @@ use diesel_async::AsyncConnection;
 use crate::config::ServerUrl;
 use crate::error::{BoxError, Role};
 
+mod declare;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]

@@ -24,7 +24,8 @@ impl Backend for MysqlConnection {
         if role == Role::Reader {
             // Refuses writes with 1792 even for users with `READ_ONLY ADMIN`, whom the
             // server's `read_only` lets through.
-            conn.batch_execute("SET SESSION TRANSACTION READ ONLY").await?;
+            conn.batch_execute("SET SESSION TRANSACTION READ ONLY")
+                .await?;
         }
         Ok(conn)
     }

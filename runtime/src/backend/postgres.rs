@@ -24,7 +24,8 @@ impl Backend for PgConnection {
         if role == Role::Reader {
             // Every transaction of the session is read-only, also on the primary when
             // reads fall back to it: a write that slips past the types fails with 25006.
-            conn.batch_execute("SET default_transaction_read_only = on").await?;
+            conn.batch_execute("SET default_transaction_read_only = on")
+                .await?;
         }
         Ok(conn)
     }

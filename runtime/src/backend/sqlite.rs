@@ -31,9 +31,11 @@ impl Backend for SqliteConnection {
             return Err("names no file: give a path such as `sqlite://app.db`".into());
         }
         if path == ":memory:" || url.contains("mode=memory") {
-            return Err("is an in-memory database, which the writer and the readers \
+            return Err(
+                "is an in-memory database, which the writer and the readers \
                  cannot share: give a file path such as `sqlite://app.db`"
-                .into());
+                    .into(),
+            );
         }
         Ok(ServerUrl::file(path))
     }
@@ -82,10 +84,16 @@ mod tests {
     #[test]
     fn urls_and_paths() {
         for input in ["sqlite://app.db", "sqlite:app.db", "file:app.db", "app.db"] {
-            assert_eq!(SqliteConnection::parse_url(input).unwrap().secret(), "app.db");
+            assert_eq!(
+                SqliteConnection::parse_url(input).unwrap().secret(),
+                "app.db"
+            );
         }
         assert!(SqliteConnection::parse_url("sqlite::memory:").is_err());
         assert!(SqliteConnection::parse_url("sqlite://").is_err());
-        assert_eq!(read_only_uri("/tmp/a?b#c%.db"), "file:/tmp/a%3fb%23c%25.db?mode=ro");
+        assert_eq!(
+            read_only_uri("/tmp/a?b#c%.db"),
+            "file:/tmp/a%3fb%23c%25.db?mode=ro"
+        );
     }
 }

@@ -153,7 +153,10 @@ mod tests {
             "default",
             &[
                 ("DATABASE_URL", "postgres://a@p/app"),
-                ("DATABASE_REPLICA_URLS", "postgres://a@r1/app, ,postgres://a@r2/app"),
+                (
+                    "DATABASE_REPLICA_URLS",
+                    "postgres://a@r1/app, ,postgres://a@r2/app",
+                ),
                 ("DATABASE_POOL_MAX_SIZE", "32"),
                 ("DATABASE_CHECKOUT_TIMEOUT", "250ms"),
                 ("DATABASE_KEEPALIVE", "off"),
@@ -163,7 +166,10 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(config.primary, "postgres://a@p/app");
-        assert_eq!(config.replicas, ["postgres://a@r1/app", "postgres://a@r2/app"]);
+        assert_eq!(
+            config.replicas,
+            ["postgres://a@r1/app", "postgres://a@r2/app"]
+        );
         assert_eq!(config.pool.max_size, 32);
         assert_eq!(config.pool.checkout_timeout, Duration::from_millis(250));
         assert_eq!(config.pool.keepalive, None);

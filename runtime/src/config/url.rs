@@ -149,7 +149,10 @@ mod tests {
         )
         .unwrap();
         let shown = format!("{url} {url:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
         assert!(shown.contains("app:***@db.internal:6432"), "{shown}");
         assert!(url.secret().contains("hunter2"));
         assert_eq!((url.host(), url.port()), (Some("db.internal"), Some(6432)));
@@ -170,9 +173,15 @@ mod tests {
         assert!(error.starts_with("is not a valid URL"), "{error}");
         assert!(error.ends_with("`***@host`"), "{error}");
         let error = ServerUrl::network("postgres://app:pw@:5432/db", schemes, 5432).unwrap_err();
-        assert!(error.contains("not a valid URL") || error.contains("no host"), "{error}");
+        assert!(
+            error.contains("not a valid URL") || error.contains("no host"),
+            "{error}"
+        );
         assert!(!error.contains("pw"), "{error}");
         let error = ServerUrl::network("mysql://app:pw@host/db", schemes, 5432).unwrap_err();
-        assert_eq!(error, "has scheme `mysql`, expected `postgres` or `postgresql`");
+        assert_eq!(
+            error,
+            "has scheme `mysql`, expected `postgres` or `postgresql`"
+        );
     }
 }

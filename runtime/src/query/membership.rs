@@ -36,8 +36,10 @@ pub trait SameDatabase<Conn, Table> {}
 
 impl<D, Table> SameDatabase<D, Table> for D {}
 
-impl<D, F, S, Di, W, O, LOf, G, H, L> InDatabase<D> for SelectStatement<F, S, Di, W, O, LOf, G, H, L> where
-    F: InDatabase<D>
+impl<D, F, S, Di, W, O, LOf, G, H, L> InDatabase<D>
+    for SelectStatement<F, S, Di, W, O, LOf, G, H, L>
+where
+    F: InDatabase<D>,
 {
 }
 
@@ -77,10 +79,7 @@ impl<D, T, U, V, Ret> InDatabase<D> for UpdateStatement<T, U, V, Ret> where
 {
 }
 
-impl<D, T, U, Ret> InDatabase<D> for DeleteStatement<T, U, Ret> where
-    T: QuerySource + InDatabase<D>
-{
-}
+impl<D, T, U, Ret> InDatabase<D> for DeleteStatement<T, U, Ret> where T: QuerySource + InDatabase<D> {}
 
 /// Raw SQL names no table the types can see: a writer runs it on trust.
 impl<D, Inner> InDatabase<D> for SqlQuery<Inner> {}

@@ -3,9 +3,9 @@
 
 use std::marker::PhantomData;
 
+use diesel::QueryResult;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::QueryResult;
 
 /// A query marked by [`raw_read`] or [`raw_write`]. It runs exactly as the query it wraps.
 #[derive(Debug, Clone, Copy)]

@@ -66,8 +66,8 @@ impl<'s, D: Database> ReadLease<'s, D> {
 
     /// Ends the call: settles its transaction, and marks the connection for a ping when the
     /// call failed (the failure may have been the connection dying).
-    pub async fn finish<R: RouteResult>(mut self, result: R) -> R {
-        self.held.finish(result).await
+    pub async fn finish<R>(mut self, result: R, outcome: &Outcome<R>) -> R {
+        self.held.finish(result, outcome).await
     }
 }
 
@@ -104,8 +104,8 @@ impl<'s, D: Database> WriteLease<'s, D> {
     }
 
     /// Ends the call: commits its transaction on `Ok`, rolls it back on `Err`.
-    pub async fn finish<R: RouteResult>(mut self, result: R) -> R {
-        self.held.finish(result).await
+    pub async fn finish<R>(mut self, result: R, outcome: &Outcome<R>) -> R {
+        self.held.finish(result, outcome).await
     }
 }
 
@@ -145,20 +145,20 @@ impl<'s, C: Backend> Held<'s, C> {
         Ok(())
     }
 
-    async fn finish<R: RouteResult>(&mut self, result: R) -> R {
+    async fn finish<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
         let result = match *self.in_transaction() {
-            true => self.settle_transaction(result).await,
+            true => self.settle_transaction(result, outcome).await,
             false => result,
         };
-        if !result.is_ok() {
+        if !outcome.is_ok(&result) {
             self.pooled().mark_suspect();
         }
         result
     }
 
-    async fn settle_transaction<R: RouteResult>(&mut self, result: R) -> R {
+    async fn settle_transaction<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
         let raw = &mut self.pooled().raw;
-        if !result.is_ok() {
+        if !outcome.is_ok(&result) {
             // The rollback's own failure leaves the transaction manager broken: the pool
             // then discards the connection.
             let _ = C::TransactionManager::rollback_transaction(raw).await;
@@ -166,7 +166,7 @@ impl<'s, C: Backend> Held<'s, C> {
         }
         match C::TransactionManager::commit_transaction(raw).await {
             Ok(()) => result,
-            Err(error) => R::from_route_error(commit_failed(error)),
+            Err(error) => outcome.failed(commit_failed(error)),
         }
     }
 }
@@ -207,3 +207,31 @@ impl<T, E: From<Error>> RouteResult for Result<T, E> {
     }
 }
 
+/// [`RouteResult`]'s functions for the call's result type `R`, captured once: the one place
+/// generated code requires `R: RouteResult`, so that a wrong return type is one error.
+#[doc(hidden)]
+pub struct Outcome<R> {
+    failed: fn(Error) -> R,
+    is_ok: fn(&R) -> bool,
+}
+
+impl<R: RouteResult> Outcome<R> {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self {
+            failed: R::from_route_error,
+            is_ok: R::is_ok,
+        }
+    }
+}
+
+impl<R> Outcome<R> {
+    /// The result of a call that failed outside its body.
+    pub fn failed(&self, error: Error) -> R {
+        (self.failed)(error)
+    }
+
+    fn is_ok(&self, result: &R) -> bool {
+        (self.is_ok)(result)
+    }
+}

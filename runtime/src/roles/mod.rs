@@ -2,7 +2,7 @@
 //! [`Writer`] runs any query. Both are bound to one database.
 
 pub(crate) mod lease;
-mod source;
+pub(crate) mod source;
 
 use std::marker::PhantomData;
 
@@ -54,10 +54,10 @@ impl<'c, D: Database> Reader<'c, D> {
     }
 
     /// A reader cannot run a batch of raw SQL: it could write. Use a [`Writer`], or
-    /// [`raw_read`](crate::raw_read) for raw SQL that only reads.
+    /// [`raw_read`](crate::raw_read) for raw SQL that only reads. (Its bound is never met:
+    /// it exists to say so when called.)
     #[doc(hidden)]
-    #[allow(clippy::unused_async)]
-    pub async fn batch_execute(&mut self, _sql: &str) -> QueryResult<()>
+    pub fn batch_execute(&mut self, _sql: &str) -> std::future::Ready<QueryResult<()>>
     where
         D: crate::query::BatchExecuteOnReader,
     {
@@ -129,12 +129,16 @@ impl<D: Database> TypedConnection for Writer<'_, D> {
 
 impl<D: Database> std::fmt::Debug for Reader<'_, D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("server", self.server()).finish()
+        f.debug_struct("Reader")
+            .field("server", self.server())
+            .finish()
     }
 }
 
 impl<D: Database> std::fmt::Debug for Writer<'_, D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer").field("server", self.server()).finish()
+        f.debug_struct("Writer")
+            .field("server", self.server())
+            .finish()
     }
 }

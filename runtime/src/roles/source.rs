@@ -1,12 +1,14 @@
 //! Where a routed function gets its connection: the router checks one out for the call; a
 //! typed connection the caller already holds is lent, so that routed functions compose.
+//!
+//! Routed functions take their source as `&mut dyn ReadSource<D>` (or `WriteSource<D>`):
+//! a concrete parameter type, so that a caller passing the wrong source gets one error at
+//! the argument, and passing `conn` on reborrows it instead of moving it.
 
-use std::future::Future;
-
-use super::{ReadLease, Reader, WriteLease, Writer};
+use super::{Reader, Writer};
+use crate::__private::Sealed;
 use crate::database::Database;
-use crate::error::Error;
-use crate::topology::Router;
+use crate::topology::{Pooled, Router};
 
 /// Something a `#[route(read)]` function of database `D` can get its reader from: a
 /// [`Router`], or a `Reader<D>` or `Writer<D>` the caller holds.
@@ -17,7 +19,7 @@ use crate::topology::Router;
 )]
 pub trait ReadSource<D: Database>: Send {
     #[doc(hidden)]
-    fn read_lease(&mut self) -> impl Future<Output = Result<ReadLease<'_, D>, Error>> + Send;
+    fn read_origin(&mut self, _: Sealed) -> Origin<'_, D>;
 }
 
 /// Something a `#[route(write)]` function of database `D` can get its writer from: a
@@ -30,37 +32,46 @@ pub trait ReadSource<D: Database>: Send {
 )]
 pub trait WriteSource<D: Database>: Send {
     #[doc(hidden)]
-    fn write_lease(&mut self) -> impl Future<Output = Result<WriteLease<'_, D>, Error>> + Send;
+    fn write_origin(&mut self, _: Sealed) -> Origin<'_, D>;
+}
+
+/// Where a call's connection comes from.
+#[doc(hidden)]
+pub struct Origin<'s, D: Database>(pub(crate) Via<'s, D>);
+
+pub(crate) enum Via<'s, D: Database> {
+    /// Check one out of the router's pools.
+    Router(&'s Router),
+    /// Borrow the caller's.
+    Held(&'s mut Pooled<D::Connection>),
 }
 
 impl<D: Database> ReadSource<D> for Router {
-    async fn read_lease(&mut self) -> Result<ReadLease<'_, D>, Error> {
-        let conn = self.cluster::<D>()?.reader().await?;
-        Ok(ReadLease::checkout(conn))
+    fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Router(self))
     }
 }
 
 impl<D: Database> WriteSource<D> for Router {
-    async fn write_lease(&mut self) -> Result<WriteLease<'_, D>, Error> {
-        let conn = self.cluster::<D>()?.writer().await?;
-        Ok(WriteLease::checkout(conn))
+    fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Router(self))
     }
 }
 
 impl<D: Database> ReadSource<D> for Reader<'_, D> {
-    async fn read_lease(&mut self) -> Result<ReadLease<'_, D>, Error> {
-        Ok(ReadLease::borrow(self.conn))
+    fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Held(self.conn))
     }
 }
 
 impl<D: Database> ReadSource<D> for Writer<'_, D> {
-    async fn read_lease(&mut self) -> Result<ReadLease<'_, D>, Error> {
-        Ok(ReadLease::borrow(self.conn))
+    fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Held(self.conn))
     }
 }
 
 impl<D: Database> WriteSource<D> for Writer<'_, D> {
-    async fn write_lease(&mut self) -> Result<WriteLease<'_, D>, Error> {
-        Ok(WriteLease::borrow(self.conn))
+    fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Held(self.conn))
     }
 }

@@ -80,7 +80,10 @@ impl<C: Backend> managed::Manager for Manager<C> {
         Ok(Pooled {
             raw,
             server: Arc::clone(&self.server),
-            expires_at: self.options.max_lifetime.map(|max| Instant::now() + jittered(max)),
+            expires_at: self
+                .options
+                .max_lifetime
+                .map(|max| Instant::now() + jittered(max)),
             last_used: Instant::now(),
             suspect: false,
         })
@@ -94,7 +97,10 @@ impl<C: Backend> managed::Manager for Manager<C> {
             return Err(RecycleError::message("past its max lifetime"));
         }
         if conn.suspect || conn.last_used.elapsed() >= self.options.ping_after {
-            conn.raw.ping().await.map_err(|error| RecycleError::Backend(error.into()))?;
+            conn.raw
+                .ping()
+                .await
+                .map_err(|error| RecycleError::Backend(error.into()))?;
             conn.suspect = false;
         }
         Ok(())

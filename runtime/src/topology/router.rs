@@ -139,7 +139,11 @@ impl RouterBuilder {
     }
 
     fn config_of(&self, declared: &Declared) -> Result<DatabaseConfig, Error> {
-        let in_code = self.configs.iter().rev().find(|(key, _)| key == declared.key);
+        let in_code = self
+            .configs
+            .iter()
+            .rev()
+            .find(|(key, _)| key == declared.key);
         if let Some((_, config)) = in_code {
             return Ok(config.clone());
         }
@@ -154,7 +158,11 @@ impl RouterBuilder {
 fn missing(key: &str, from_env: bool) -> Error {
     let variable = match key {
         "default" => Setting::Url.env_suffix().to_owned(),
-        other => format!("{}_{}", other.to_ascii_uppercase(), Setting::Url.env_suffix()),
+        other => format!(
+            "{}_{}",
+            other.to_ascii_uppercase(),
+            Setting::Url.env_suffix()
+        ),
     };
     let problem = match from_env {
         true => "is not set, but the database is declared in `databases!`: set it to the \
@@ -164,7 +172,11 @@ fn missing(key: &str, from_env: bool) -> Error {
                   read `DATABASE_URL`-style variables"
             .to_owned(),
     };
-    let setting = if from_env { variable } else { "RouterBuilder".into() };
+    let setting = if from_env {
+        variable
+    } else {
+        "RouterBuilder".into()
+    };
     Error::config(key, setting, problem)
 }
 

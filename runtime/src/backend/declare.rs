@@ -1,0 +1,37 @@
+//! The connection type of each backend keyword of `databases!`, as a macro: a backend whose
+//! cargo feature is off expands to an error that says which feature to turn on, at the
+//! keyword the user wrote.
+
+macro_rules! backend_macro {
+    ($name:ident, $feature:literal, $connection:ident) => {
+        #[cfg(feature = $feature)]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+            () => {
+                $crate::$connection
+            };
+        }
+
+        #[cfg(not(feature = $feature))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+            () => {
+                ::core::compile_error!(::core::concat!(
+                    "the `",
+                    $feature,
+                    "` backend needs the cargo feature `",
+                    $feature,
+                    "` of diesel-route: `diesel-route = { version = \"0.1\", features = [\"",
+                    $feature,
+                    "\"] }`"
+                ))
+            };
+        }
+    };
+}
+
+backend_macro!(__diesel_route_backend_postgres, "postgres", PgConnection);
+backend_macro!(__diesel_route_backend_mysql, "mysql", MysqlConnection);
+backend_macro!(__diesel_route_backend_sqlite, "sqlite", SqliteConnection);

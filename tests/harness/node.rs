@@ -1,0 +1,223 @@
+//! One server process of a cluster: started as a `Child` we hold, on a port it keeps.
+
+use std::fmt::Write as _;
+use std::fs::{self, OpenOptions};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::ServerRef;
+use crate::ports::free_port;
+use crate::process::{Signal, send_signal, wait_or_kill};
+use crate::wait::PATIENCE;
+
+/// What differs between PostgreSQL and MariaDB servers.
+pub(crate) trait Flavor: Sync {
+    /// "PostgreSQL" or "MariaDB", for messages.
+    fn product(&self) -> &'static str;
+    /// The server command for `node` on `port`, replicating from `primary_port`.
+    fn command(&self, node: &Node, port: u16, primary_port: u16) -> Command;
+    /// Whether the freshly started server `pid` accepts connections.
+    fn is_ready(&self, node: &Node, pid: u32) -> bool;
+    /// The signal that stops a server the way `how` says.
+    fn signal(&self, how: crate::Stop) -> Signal;
+}
+
+/// A node's part in its cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Primary,
+    Replica,
+    /// The one-off server that prepares a cached data-dir template.
+    Template,
+}
+
+/// How often a fresh port is tried when another process took the one picked.
+const PORT_ATTEMPTS: usize = 5;
+
+/// A server: its files, its port, and its process while it runs.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) server_id: Option<u32>,
+    pub(crate) data_dir: PathBuf,
+    log_path: PathBuf,
+    pid_file: PathBuf,
+    /// 0 until the first start picks a free port.
+    port: AtomicU16,
+    /// Where the last run's output starts in the log, which all runs append to.
+    log_offset: AtomicU64,
+    running: Mutex<Option<Child>>,
+}
+
+impl Node {
+    /// A stopped node with its data dir, log and pid file in `dir`.
+    pub(crate) fn new(dir: &Path, pid_file: PathBuf, name: &str, role: Role) -> Node {
+        Node {
+            name: name.to_owned(),
+            role,
+            server_id: None,
+            data_dir: dir.join(name),
+            log_path: dir.join(format!("{name}.log")),
+            pid_file,
+            port: AtomicU16::new(0),
+            log_offset: AtomicU64::new(0),
+            running: Mutex::new(None),
+        }
+    }
+
+    /// The port, once the node has started.
+    pub(crate) fn port(&self) -> u16 {
+        self.port.load(Ordering::SeqCst)
+    }
+
+    /// How tests name this node.
+    pub(crate) fn server_ref(&self) -> ServerRef {
+        ServerRef {
+            name: self.name.clone(),
+            port: self.port(),
+            is_primary: self.role == Role::Primary,
+            server_id: self.server_id,
+        }
+    }
+
+    /// Starts the server and waits until it accepts connections; panics with its log on
+    /// failure. The first start picks a free port, retrying if another process takes it.
+    pub(crate) fn start(&self, flavor: &impl Flavor, primary_port: u16) {
+        assert!(!self.is_running(), "`{}` is already running", self.name);
+        let fixed = Some(self.port()).filter(|&port| port != 0);
+        for attempt in 1..=PORT_ATTEMPTS {
+            let port = fixed.unwrap_or_else(free_port);
+            let Err(failure) = self.launch(flavor, port, primary_port) else {
+                self.port.store(port, Ordering::SeqCst);
+                return;
+            };
+            let retry = fixed.is_none() && attempt < PORT_ATTEMPTS && failure.port_taken();
+            if !retry {
+                panic!(
+                    "{} server `{}` did not start on port {port}: {}\n--- end of {} ---\n{}",
+                    flavor.product(),
+                    self.name,
+                    failure.reason,
+                    self.log_path.display(),
+                    tail(&failure.log, 40),
+                );
+            }
+        }
+    }
+
+    fn launch(&self, flavor: &impl Flavor, port: u16, primary_port: u16) -> Result<(), Failure> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path);
+        let log = log.unwrap_or_else(|e| panic!("cannot open {}: {e}", self.log_path.display()));
+        let log_offset = log.metadata().map_or(0, |meta| meta.len());
+        let child = flavor
+            .command(self, port, primary_port)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("cannot duplicate the log file"))
+            .stderr(log)
+            // Signals for the test's process group (a Ctrl-C) are not for the server.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Failure {
+                reason: format!("cannot spawn it: {e}"),
+                log: String::new(),
+            })?;
+        let pid = child.id();
+        let crash = flavor.signal(crate::Stop::Kill).name();
+        let _ = fs::write(&self.pid_file, format!("{pid} {crash}\n"));
+        self.log_offset.store(log_offset, Ordering::SeqCst);
+        *self.lock() = Some(child);
+        self.wait_ready(flavor, pid)
+    }
+
+    fn wait_ready(&self, flavor: &impl Flavor, pid: u32) -> Result<(), Failure> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if !self.is_running() {
+                let reason = "it exited".to_owned();
+                return Err(Failure {
+                    reason,
+                    log: self.log_of_last_run(),
+                });
+            }
+            if flavor.is_ready(self, pid) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let log = self.log_of_last_run();
+                self.stop(Signal::Kill, Duration::ZERO);
+                let reason = format!("not accepting connections after {PATIENCE:?}");
+                return Err(Failure { reason, log });
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the server runs; one that exited by itself is reaped here.
+    pub(crate) fn is_running(&self) -> bool {
+        let mut running = self.lock();
+        let exited = match running.as_mut() {
+            None => return false,
+            Some(child) => child.try_wait().map_or(true, |status| status.is_some()),
+        };
+        if exited {
+            *running = None;
+            let _ = fs::remove_file(&self.pid_file);
+        }
+        !exited
+    }
+
+    /// Sends `signal` and waits up to `grace` for the exit, then SIGKILLs. Returns whether the
+    /// server was running.
+    pub(crate) fn stop(&self, signal: Signal, grace: Duration) -> bool {
+        let Some(mut child) = self.lock().take() else {
+            return false;
+        };
+        send_signal(child.id(), signal);
+        wait_or_kill(&mut child, grace);
+        let _ = fs::remove_file(&self.pid_file);
+        true
+    }
+
+    /// What the server wrote to its log since it was last started.
+    pub(crate) fn log_of_last_run(&self) -> String {
+        let offset = self.log_offset.load(Ordering::SeqCst);
+        let bytes = fs::read(&self.log_path).unwrap_or_default();
+        let start = usize::try_from(offset).unwrap_or(0).min(bytes.len());
+        String::from_utf8_lossy(&bytes[start..]).into_owned()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Child>> {
+        // A panicking test must not stop the cleanup of its servers.
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Why a start failed, with what the server logged.
+struct Failure {
+    reason: String,
+    log: String,
+}
+
+impl Failure {
+    fn port_taken(&self) -> bool {
+        self.log.contains("Address already in use")
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    let mut out = String::new();
+    for line in &all[all.len().saturating_sub(lines)..] {
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}

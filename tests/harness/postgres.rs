@@ -1,0 +1,436 @@
+//! PostgreSQL: a primary and streaming standbys.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::cluster::Cluster;
+use crate::node::{Flavor, Node, Role};
+use crate::process::{RunAs, Signal, find_program, hermetic, run};
+use crate::sql::check_identifier;
+use crate::template::{cached_template, copy_template, fingerprint};
+use crate::wait::{PATIENCE, wait_until};
+use crate::workdir::WorkDir;
+use crate::{ServerRef, Stop};
+
+const INITDB_ARGS: &str = "-U postgres -A trust -E UTF8 --locale=C --no-sync --wal-segsize=1";
+
+/// Settings of every server. Durability is off (test data is thrown away); standbys retry the
+/// primary every 100 ms instead of 5 s, keep 256 MB of WAL for standbys that were stopped, and
+/// report their snapshots so the primary's vacuum does not cancel their queries.
+const SERVER_CONF: &str = "
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+fsync = off
+full_page_writes = off
+wal_level = replica
+max_wal_senders = 10
+wal_keep_size = '256MB'
+hot_standby = on
+hot_standby_feedback = on
+wal_retrieve_retry_interval = '100ms'
+shared_buffers = '16MB'
+log_line_prefix = '%m [%p] %q%u@%d '
+";
+
+/// The application role owns database `app`; `replicator` is only for standbys.
+const TEMPLATE_SQL: &str = "
+CREATE ROLE app LOGIN;
+CREATE DATABASE app OWNER app;
+CREATE ROLE replicator REPLICATION LOGIN;
+";
+
+/// A PostgreSQL primary with streaming standbys on loopback ports, in a temp dir.
+///
+/// Every server is a clone of one template, so standbys need no base backup: they start from
+/// the template's shutdown checkpoint and stream the rest from the primary. Dropping the
+/// cluster stops the servers and removes their files.
+#[derive(Debug)]
+pub struct PgCluster {
+    cluster: Cluster<Postgres>,
+}
+
+impl PgCluster {
+    /// Starts a primary and `replicas` standbys and waits until every standby streams.
+    ///
+    /// Panics with the server's log when something fails: tests cannot go on without it. See
+    /// [`crate::pg_cluster_or_skip`] for machines without PostgreSQL.
+    pub fn start(replicas: usize) -> PgCluster {
+        let postgres = Postgres::find().unwrap_or_else(|why| panic!("{why}"));
+        let template = postgres.template();
+        let this = PgCluster {
+            cluster: Cluster::new(postgres, "pg", replicas),
+        };
+        let cluster = &this.cluster;
+        cluster.flavor.run_as.chown(cluster.dir.path());
+        copy_template(&template, &cluster.primary().data_dir);
+        cluster.start_node(cluster.primary());
+        cluster.start_replicas(|node| {
+            copy_template(&template, &node.data_dir);
+            create_file(&node.data_dir.join("standby.signal"));
+        });
+        this.wait_streaming(cluster.replicas());
+        this
+    }
+
+    /// The primary.
+    pub fn primary(&self) -> ServerRef {
+        self.cluster.primary().server_ref()
+    }
+
+    /// The standbys, in order.
+    pub fn replicas(&self) -> Vec<ServerRef> {
+        self.cluster
+            .replicas()
+            .iter()
+            .map(Node::server_ref)
+            .collect()
+    }
+
+    /// Every server, the primary first.
+    pub fn servers(&self) -> Vec<ServerRef> {
+        self.cluster.servers()
+    }
+
+    /// The server listening on `port`, to tell which one answered a query.
+    pub fn server_by_port(&self, port: u16) -> Option<ServerRef> {
+        self.cluster.server_by_port(port)
+    }
+
+    /// `postgres://app@127.0.0.1:PORT/app`: the application user (no superuser, owner of `app`).
+    pub fn url(&self, server: &ServerRef) -> String {
+        app_url(server.port, "app")
+    }
+
+    /// The application URL of the primary.
+    pub fn primary_url(&self) -> String {
+        self.url(&self.primary())
+    }
+
+    /// The application URLs of the standbys.
+    pub fn replica_urls(&self) -> Vec<String> {
+        self.replicas()
+            .iter()
+            .map(|server| self.url(server))
+            .collect()
+    }
+
+    /// Stops `server`, keeping its data dir; see [`Stop`].
+    pub fn stop(&self, server: &ServerRef, how: Stop) {
+        self.cluster.stop(server, how);
+    }
+
+    /// Starts a stopped `server` again on its port and waits until it accepts connections and,
+    /// while the primary runs, until the standbys it concerns stream again.
+    pub fn restart(&self, server: &ServerRef) {
+        let node = self.cluster.node(server);
+        self.cluster.start_node(node);
+        if node.role == Role::Replica && self.cluster.primary().is_running() {
+            self.wait_streaming(std::slice::from_ref(node));
+        } else if node.role == Role::Primary {
+            let running: Vec<&Node> = self.cluster.running_replicas().collect();
+            self.wait_streaming(running);
+        }
+    }
+
+    /// Whether `server` runs.
+    pub fn is_running(&self, server: &ServerRef) -> bool {
+        self.cluster.node(server).is_running()
+    }
+
+    /// Terminates every session of the application user on `server` and waits until they are
+    /// gone; their clients see SQLSTATE 57P01. Returns how many there were.
+    pub fn terminate_app_sessions(&self, server: &ServerRef) -> usize {
+        // Materialized, so the planner cannot call `pg_terminate_backend` before the filter.
+        let sql =
+            "WITH app AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE usename = 'app')
+                   SELECT count(*) FROM app WHERE pg_terminate_backend(pid, 10000)";
+        self.sql(server, sql).parse().expect("a count")
+    }
+
+    /// Delays replay on the standby `replica` by `delay` (`recovery_min_apply_delay`), from
+    /// the next transaction on. `Duration::ZERO` removes the delay.
+    pub fn set_replication_delay(&self, replica: &ServerRef, delay: Duration) {
+        assert!(
+            !replica.is_primary,
+            "a replication delay is set on a standby, not the primary"
+        );
+        let millis = delay.as_millis();
+        let sql = format!(
+            "ALTER SYSTEM SET recovery_min_apply_delay = '{millis}ms';\nSELECT pg_reload_conf();"
+        );
+        self.sql(replica, &sql);
+        // A new session sees the setting once the postmaster has reloaded and signalled the
+        // startup process, which then applies it before replaying anything else.
+        let current = "SELECT setting FROM pg_settings WHERE name = 'recovery_min_apply_delay'";
+        wait_until("the new replication delay", PATIENCE, || {
+            Ok(self.try_sql(replica, "app", current)? == millis.to_string())
+        })
+        .unwrap_or_else(|why| panic!("{why}"));
+    }
+
+    /// Waits until every running standby has replayed everything the primary has written.
+    pub fn wait_caught_up(&self) {
+        assert!(
+            self.cluster.primary().is_running(),
+            "wait_caught_up needs the primary running"
+        );
+        let primary = self.primary();
+        let lsn = self.sql(&primary, "SELECT pg_current_wal_lsn()");
+        let replayed = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'");
+        for node in self.cluster.running_replicas() {
+            let replica = node.server_ref();
+            wait_until(
+                &format!("`{}` to replay up to {lsn}", node.name),
+                PATIENCE,
+                || Ok(self.try_sql(&replica, "app", &replayed)? == "t"),
+            )
+            .unwrap_or_else(|why| panic!("{why}"));
+        }
+    }
+
+    /// Runs `sql` (one or more statements) as the superuser in database `app` on `server` and
+    /// returns its trimmed output: one line per row, columns separated by `|`. Panics on error.
+    pub fn sql(&self, server: &ServerRef, sql: &str) -> String {
+        self.sql_in(server, "app", sql)
+    }
+
+    /// Like [`PgCluster::sql`], in `database`.
+    pub fn sql_in(&self, server: &ServerRef, database: &str, sql: &str) -> String {
+        self.try_sql(server, database, sql)
+            .unwrap_or_else(|why| panic!("SQL failed on `{}`: {why}\n{sql}", server.name))
+    }
+
+    /// Runs `sql` as the application user in database `app`; the error holds psql's message
+    /// with the SQLSTATE, such as `ERROR:  25006: cannot execute INSERT in a read-only
+    /// transaction`.
+    pub fn app_sql(&self, server: &ServerRef, sql: &str) -> Result<String, String> {
+        run(self.app_command(server).args(["-q", "-A", "-t"]), sql)
+    }
+
+    /// A `psql` command connected to `server` as the application user, stopping at the first
+    /// error and printing SQLSTATEs; add `-c SQL`, or spawn it to hold a session open.
+    pub fn app_command(&self, server: &ServerRef) -> Command {
+        self.cluster.flavor.psql(server.port, "app", "app")
+    }
+
+    /// Creates database `name` owned by the application user, waits until the standbys have
+    /// it, and returns its application URLs: the primary's and the standbys'.
+    pub fn create_database(&self, name: &str) -> (String, Vec<String>) {
+        check_identifier(name);
+        self.sql(
+            &self.primary(),
+            &format!("CREATE DATABASE {name} OWNER app"),
+        );
+        self.wait_caught_up();
+        let replicas = self
+            .replicas()
+            .iter()
+            .map(|server| app_url(server.port, name))
+            .collect();
+        (app_url(self.primary().port, name), replicas)
+    }
+
+    fn try_sql(&self, server: &ServerRef, database: &str, sql: &str) -> Result<String, String> {
+        let mut psql = self.cluster.flavor.psql(server.port, "postgres", database);
+        run(psql.args(["-q", "-A", "-t"]), sql)
+    }
+
+    /// Waits until each of `standbys` has a WAL receiver streaming from the primary. Asked of
+    /// the standby, not the primary, whose view may still show a connection that just died.
+    fn wait_streaming<'a>(&self, standbys: impl IntoIterator<Item = &'a Node>) {
+        let streaming = "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'";
+        for node in standbys {
+            let standby = node.server_ref();
+            wait_until(
+                &format!("`{}` to stream from the primary", node.name),
+                PATIENCE,
+                || Ok(self.try_sql(&standby, "app", streaming)? == "1"),
+            )
+            .unwrap_or_else(|why| panic!("{why}\n--- end of its log ---\n{}", log_tail(node)));
+        }
+    }
+}
+
+fn app_url(port: u16, database: &str) -> String {
+    format!("postgres://app@127.0.0.1:{port}/{database}")
+}
+
+fn log_tail(node: &Node) -> String {
+    let log = node.log_of_last_run();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+fn create_file(path: &Path) {
+    File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+}
+
+/// The PostgreSQL installation and the user its servers run as.
+#[derive(Debug)]
+pub(crate) struct Postgres {
+    bin: PathBuf,
+    run_as: RunAs,
+}
+
+impl Postgres {
+    /// Finds the binaries, or says how to install them.
+    pub(crate) fn find() -> Result<Postgres, String> {
+        let bin = server_bin_dir().ok_or_else(|| {
+            "PostgreSQL server binaries (`initdb`, `postgres`, `psql`) not found in \
+             /usr/lib/postgresql/*/bin or on PATH: install them with \
+             `apt-get install -y postgresql`"
+                .to_owned()
+        })?;
+        Ok(Postgres {
+            bin,
+            run_as: RunAs::postgres_user()?,
+        })
+    }
+
+    fn psql(&self, port: u16, user: &str, database: &str) -> Command {
+        let mut psql = hermetic(self.bin.join("psql"));
+        let port = port.to_string();
+        psql.args([
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            "VERBOSITY=verbose",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args(["-p", &port, "-U", user, "-d", database]);
+        psql
+    }
+
+    /// The cached template for this installation, built on first use.
+    fn template(&self) -> PathBuf {
+        static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+        let build = || {
+            let mut postgres = hermetic(self.bin.join("postgres"));
+            let version = run(postgres.arg("--version"), "").unwrap_or_else(|e| panic!("{e}"));
+            let number = version.split_whitespace().nth(2).unwrap_or("unknown");
+            let hash = fingerprint(&[&version, INITDB_ARGS, SERVER_CONF, TEMPLATE_SQL]);
+            let name = format!("pg-{number}-{}-{hash}", self.run_as.label());
+            cached_template(&name, |work| self.build_template(work))
+        };
+        TEMPLATE.get_or_init(build).clone()
+    }
+
+    /// initdb, then a first run to create the roles and database every cluster needs.
+    fn build_template(&self, work: &WorkDir) -> PathBuf {
+        self.run_as.chown(work.path());
+        let node = Node::new(
+            work.path(),
+            work.pid_file("template"),
+            "template",
+            Role::Template,
+        );
+        let mut initdb = hermetic(self.bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&node.data_dir)
+            .args(INITDB_ARGS.split(' '))
+            .current_dir(work.path());
+        self.run_as.apply(&mut initdb);
+        run(&mut initdb, "").unwrap_or_else(|why| panic!("initdb failed: {why}"));
+        append(&node.data_dir.join("postgresql.conf"), SERVER_CONF);
+        node.start(self, 0);
+        run(
+            &mut self.psql(node.port(), "postgres", "postgres"),
+            TEMPLATE_SQL,
+        )
+        .unwrap_or_else(|why| panic!("cannot prepare the PostgreSQL template: {why}"));
+        node.stop(Signal::Int, Duration::from_secs(30));
+        node.data_dir
+    }
+}
+
+impl Flavor for Postgres {
+    fn product(&self) -> &'static str {
+        "PostgreSQL"
+    }
+
+    fn command(&self, node: &Node, port: u16, primary_port: u16) -> Command {
+        let mut postgres = hermetic(self.bin.join("postgres"));
+        postgres
+            .arg("-D")
+            .arg(&node.data_dir)
+            .current_dir(&node.data_dir);
+        postgres.args([
+            "-p",
+            &port.to_string(),
+            "-c",
+            &format!("cluster_name={}", node.name),
+        ]);
+        if node.role == Role::Replica {
+            let conninfo = format!(
+                "host=127.0.0.1 port={primary_port} user=replicator application_name={}",
+                node.name
+            );
+            postgres
+                .arg("-c")
+                .arg(format!("primary_conninfo={conninfo}"));
+        }
+        self.run_as.apply(&mut postgres);
+        postgres
+    }
+
+    /// `postmaster.pid` names the postmaster on line 1 and its state on line 8, as `pg_ctl -w`
+    /// reads it: "ready" on a primary, "standby" once a standby takes read-only connections.
+    fn is_ready(&self, node: &Node, pid: u32) -> bool {
+        let Ok(lock_file) = fs::read_to_string(node.data_dir.join("postmaster.pid")) else {
+            return false;
+        };
+        let lines: Vec<&str> = lock_file.lines().map(str::trim).collect();
+        lines.first() == Some(&pid.to_string().as_str())
+            && matches!(lines.get(7), Some(&("ready" | "standby")))
+    }
+
+    fn signal(&self, how: Stop) -> Signal {
+        match how {
+            Stop::Fast => Signal::Int,
+            Stop::Kill => Signal::Quit,
+        }
+    }
+}
+
+/// Debian keeps server binaries off `PATH`, one dir per major version: take the newest, else
+/// whatever `PATH` has.
+fn server_bin_dir() -> Option<PathBuf> {
+    let has_tools = |dir: &Path| {
+        ["initdb", "postgres", "psql"]
+            .iter()
+            .all(|t| dir.join(t).is_file())
+    };
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path())))
+        .map(|(version, dir)| (version, dir.join("bin")))
+        .filter(|(_, bin)| has_tools(bin))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).or_else(|| {
+        let postgres = find_program("postgres", &[])?;
+        postgres
+            .parent()
+            .filter(|dir| has_tools(dir))
+            .map(Path::to_path_buf)
+    })
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = OpenOptions::new().append(true).open(path);
+    let appended = file.as_mut().map(|file| file.write_all(text.as_bytes()));
+    assert!(
+        matches!(appended, Ok(Ok(()))),
+        "cannot append to {}",
+        path.display()
+    );
+}

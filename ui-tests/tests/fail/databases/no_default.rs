@@ -1,0 +1,5 @@
+diesel_route::databases! {
+    analytics: postgres,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+diesel_route::databases! {
+    default: postgresql,
+    analytics: oracle,
+}
+
+fn main() {}
