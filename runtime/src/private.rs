@@ -107,3 +107,12 @@ impl<D: Database> RouteCall<D> {
         self.span.record("wait_us", wait);
     }
 }
+
+/// The replica selection step alone, for benchmarks: the server a read of `D` would go to.
+///
+/// # Errors
+///
+/// When `D` is not in the router, or no server can serve reads.
+pub fn pick_reader<D: Database>(router: &crate::Router) -> Result<&Server, Error> {
+    router.cluster::<D>()?.pick_reader().map(|server| &**server)
+}

@@ -48,6 +48,14 @@ impl<D: Database> Cluster<D> {
         }
     }
 
+    /// The server a read would go to now, without checking a connection out.
+    pub(crate) fn pick_reader(&self) -> Result<&Arc<Server>, Error> {
+        match self.pick_replica() {
+            Some(replica) => Ok(&replica.server),
+            None => self.read_fallback().map(|primary| &primary.server),
+        }
+    }
+
     fn pick_replica(&self) -> Option<&ServerPools<D::Connection>> {
         let in_rotation = || self.replicas.iter().filter(|replica| replica.in_rotation());
         match in_rotation().count() {
