@@ -94,6 +94,10 @@ pub enum Error {
         role: Role,
     },
 
+    /// A migration failed (see `Router::run_pending_migrations`).
+    #[error("migration failed: {0}")]
+    Migration(#[source] BoxError),
+
     /// A query failed for another reason (constraint violation, `NotFound`, syntax, ...).
     #[error(transparent)]
     Query(DieselError),

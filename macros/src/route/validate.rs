@@ -1,6 +1,7 @@
 //! Checks across the signature: an `async fn`, a connection parameter first whose type
 //! matches the role, a return type. Every mistake is reported, not only the first.
 
+use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
 
 use super::args::{Role, RouteArgs};
@@ -10,7 +11,8 @@ use crate::errors::Errors;
 pub(crate) struct Routed {
     /// Its name, as the body uses it.
     pub(crate) conn: Ident,
-    /// Its type as written: `&mut Reader`, `&mut Writer<analytics>`, ...
+    /// Its type as written (`&mut Reader`, `&mut Writer<analytics>`), with the lifetime
+    /// spelled `'_`: the body's binding, free of the `elided_lifetimes_in_paths` lint.
     pub(crate) conn_type: Type,
     /// The written connection type without its `&mut`, with an explicit `'static` lifetime
     /// so that it can stand in the signature: `Reader<'static>`, `Writer<'static, analytics>`.
@@ -80,10 +82,11 @@ fn connection(function: &ItemFn, errors: &mut Errors) -> Option<Routed> {
         );
         return None;
     };
+    let anonymous = with_lifetime(path, &syn::parse_quote!('_));
     Some(Routed {
         conn: pattern.ident.clone(),
-        conn_type: (*first.ty).clone(),
-        typed: with_static_lifetime(path),
+        conn_type: syn::parse_quote_spanned!(first.ty.span()=> &mut #anonymous),
+        typed: with_lifetime(path, &syn::parse_quote!('static)),
     })
 }
 
@@ -98,9 +101,9 @@ fn connection_path(ty: &Type) -> Option<&syn::Path> {
     }
 }
 
-/// `Reader` becomes `Reader<'static>`, `Reader<'_, analytics>` becomes
+/// With `'static`, `Reader` becomes `Reader<'static>` and `Reader<'_, analytics>` becomes
 /// `Reader<'static, analytics>`.
-fn with_static_lifetime(path: &syn::Path) -> syn::Path {
+fn with_lifetime(path: &syn::Path, lifetime: &syn::Lifetime) -> syn::Path {
     let mut path = path.clone();
     if let Some(last) = path.segments.last_mut() {
         let types = match &last.arguments {
@@ -112,7 +115,7 @@ fn with_static_lifetime(path: &syn::Path) -> syn::Path {
                 .collect(),
             _ => Vec::new(),
         };
-        last.arguments = PathArguments::AngleBracketed(syn::parse_quote!(<'static, #(#types),*>));
+        last.arguments = PathArguments::AngleBracketed(syn::parse_quote!(<#lifetime, #(#types),*>));
     }
     path
 }

@@ -34,6 +34,12 @@ impl<D: Database> Cluster<D> {
         })
     }
 
+    /// The primary's identity.
+    #[cfg_attr(not(feature = "migrations"), allow(dead_code))]
+    pub(crate) fn primary(&self) -> &Arc<Server> {
+        &self.primary.server
+    }
+
     /// A writer: always the primary.
     pub(crate) async fn writer(&self) -> Result<Checkout<D::Connection>, Error> {
         self.primary.checkout(Role::Writer).await

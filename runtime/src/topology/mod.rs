@@ -2,6 +2,8 @@
 //! holds a primary and its replicas, and each server has its pools.
 
 mod cluster;
+#[cfg(feature = "migrations")]
+mod migrations;
 mod pool;
 mod router;
 mod server;

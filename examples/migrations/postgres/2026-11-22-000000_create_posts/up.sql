@@ -1,0 +1,5 @@
+CREATE TABLE posts (
+    id SERIAL PRIMARY KEY,
+    title TEXT NOT NULL,
+    published BOOLEAN NOT NULL DEFAULT FALSE
+);
