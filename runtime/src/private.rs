@@ -1,6 +1,7 @@
 //! What generated code reaches, and nothing else should: `::diesel_route::__private`.
 //! Not part of the public API; it changes without notice.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 pub use tracing::Instrument;
@@ -8,7 +9,7 @@ pub use tracing::Instrument;
 pub use crate::database::{Catalog, Database, Declared};
 pub use crate::error::{Error, Role};
 pub use crate::query::{BatchExecuteOnReader, InDatabase, SameDatabase};
-pub use crate::roles::lease::{Outcome, RouteResult};
+pub use crate::roles::lease::{Finished, Outcome, RouteResult};
 pub use crate::roles::source::Origin;
 use crate::roles::source::Via;
 pub use crate::roles::{
@@ -19,6 +20,16 @@ pub use crate::topology::Server;
 /// A token only this crate can make: methods that take it are callable from here alone.
 #[derive(Debug)]
 pub struct Sealed(pub(crate) ());
+
+/// Names a type in a position where an error is also emitted (see `backend/declare.rs`).
+pub trait StandIn<const ERROR: usize> {
+    /// `Self`.
+    type Is;
+}
+
+impl<T, const ERROR: usize> StandIn<ERROR> for T {
+    type Is = T;
+}
 
 /// One call of a routed function: its trace span, and the checkout recorded in it.
 pub struct RouteCall<D: Database> {
@@ -64,7 +75,8 @@ impl<D: Database> RouteCall<D> {
         let started = Instant::now();
         let mut lease = match source.read_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
-                ReadLease::checkout(router.cluster::<D>()?.reader().await?)
+                let cluster = router.cluster::<D>()?;
+                ReadLease::checkout(cluster.reader().await?, cluster)
             }
             Origin(Via::Held(conn)) => ReadLease::borrow(conn),
         };
@@ -84,7 +96,8 @@ impl<D: Database> RouteCall<D> {
         let started = Instant::now();
         let mut lease = match source.write_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
-                WriteLease::checkout(router.cluster::<D>()?.writer().await?)
+                let cluster = router.cluster::<D>()?;
+                WriteLease::checkout(cluster.writer().await?, cluster)
             }
             Origin(Via::Held(conn)) => WriteLease::borrow(conn),
         };
@@ -115,4 +128,57 @@ impl<D: Database> RouteCall<D> {
 /// When `D` is not in the router, or no server can serve reads.
 pub fn pick_reader<D: Database>(router: &crate::Router) -> Result<&Server, Error> {
     router.cluster::<D>()?.pick_reader().map(|server| &**server)
+}
+
+/// An argument of a routed read function, kept so that the body can run again when its
+/// connection dies. `(&arg).next()` hands out a clone when the argument's type is `Clone`
+/// (`ArgClone`), else the argument itself, once (`ArgOnce`): a body whose arguments cannot
+/// be given again is not retried.
+pub struct Arg<T>(Cell<Option<T>>);
+
+impl<T> Arg<T> {
+    /// Keeps `value`.
+    pub fn new(value: T) -> Self {
+        Self(Cell::new(Some(value)))
+    }
+}
+
+/// [`Arg`] of a `Clone` type: any number of attempts.
+pub trait ArgClone<T> {
+    /// The argument for one attempt.
+    fn next(&self) -> Option<T>;
+    /// Whether the argument can be given again.
+    fn repeatable(&self) -> bool;
+}
+
+impl<T: Clone> ArgClone<T> for Arg<T> {
+    fn next(&self) -> Option<T> {
+        let value = self.0.take();
+        let next = value.clone();
+        self.0.set(value);
+        next
+    }
+
+    fn repeatable(&self) -> bool {
+        true
+    }
+}
+
+/// [`Arg`] of any other type: one attempt. Picked by method resolution only where
+/// [`ArgClone`] does not apply (autoref specialization).
+pub trait ArgOnce<T> {
+    /// The argument for the one attempt.
+    fn next(&self) -> Option<T>;
+    /// Never.
+    fn repeatable(&self) -> bool;
+}
+
+impl<T> ArgOnce<T> for &Arg<T> {
+    fn next(&self) -> Option<T> {
+        self.0.take()
+    }
+
+    fn repeatable(&self) -> bool {
+        false
+    }
 }

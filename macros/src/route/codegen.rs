@@ -2,95 +2,245 @@
 //!
 //! The connection parameter becomes a connection source (`&mut dyn ReadSource<D>`); the
 //! body runs in a span, with the typed connection checked out of (or borrowed from) the
-//! source, and the lease settles the call (transaction, connection health) when the body
-//! is done. The body's tokens are kept as written, so that errors in it point at the user's
-//! code.
+//! source, and the lease settles the call (transaction, connection health) when the body is
+//! done. A read whose connection died runs again on a new connection, once, when its
+//! arguments can be given again. The body's tokens are kept as written, so that errors in
+//! it point at the user's code.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
-use syn::{FnArg, Ident, ItemFn, ReturnType};
+use quote::{ToTokens, format_ident, quote};
+use syn::{FnArg, Ident, ItemFn, Pat, PatIdent, ReturnType};
 
 use super::args::{Role, RouteArgs};
 use super::validate::Routed;
+
+/// What the generated body refers to.
+struct Parts<'a> {
+    args: &'a RouteArgs,
+    function: &'a ItemFn,
+    routed: &'a Routed,
+    private: TokenStream,
+    database: TokenStream,
+}
 
 pub(crate) fn generate(args: &RouteArgs, function: &ItemFn, routed: &Routed) -> TokenStream {
     let private = crate::crate_path::private(args.crate_path.as_ref());
     let typed = &routed.typed;
     let database = quote!(<#typed as #private::TypedConnection>::Database);
-    let ItemFn {
-        attrs, vis, sig, ..
-    } = function;
-    let mut sig = sig.clone();
-    let source = match args.role {
-        Role::Read => quote!(#private::ReadSource<#database>),
-        Role::Write => quote!(#private::WriteSource<#database>),
+    let parts = Parts {
+        args,
+        function,
+        routed,
+        private,
+        database,
     };
-    if let Some(FnArg::Typed(first)) = sig.inputs.first_mut() {
-        first.ty = syn::parse_quote!(&mut (dyn #source + ::core::marker::Send));
-    }
-    let body = body(args, function, routed, &private, &database);
+    let ItemFn { attrs, vis, .. } = function;
+    let (sig, kept) = signature(&parts);
+    let body = match args.role {
+        Role::Read => read_body(&parts, &kept),
+        Role::Write => write_body(&parts),
+    };
+    let span_and_call = call(&parts, &body);
     quote! {
         #(#attrs)*
         #vis #sig {
-            #body
+            #span_and_call
         }
     }
 }
 
-fn body(
-    args: &RouteArgs,
-    function: &ItemFn,
-    routed: &Routed,
-    private: &TokenStream,
-    database: &TokenStream,
-) -> TokenStream {
-    let [call, span, lease, result, error, outcome] =
-        ["call", "span", "lease", "result", "error", "outcome"].map(hidden);
-    let conn = &routed.conn;
-    let conn_type = &routed.conn_type;
-    let name = function.sig.ident.to_string();
-    let (role, checkout, typed) = match args.role {
-        Role::Read => (quote!(Reader), quote!(read_lease), quote!(reader)),
-        Role::Write => (quote!(Writer), quote!(write_lease), quote!(writer)),
+/// The signature with the connection parameter made a source. For a read function, each
+/// other parameter is kept in an `Arg` so that the body can run again; patterns other than
+/// a plain name get a name of their own in the signature.
+fn signature(parts: &Parts<'_>) -> (syn::Signature, Vec<Kept>) {
+    let Parts {
+        private, database, ..
+    } = parts;
+    let mut sig = parts.function.sig.clone();
+    let source = match parts.args.role {
+        Role::Read => quote!(#private::ReadSource<#database>),
+        Role::Write => quote!(#private::WriteSource<#database>),
     };
-    let fake_return = fake_return(&function.sig.output);
-    let block = &function.block;
-    let begin = args.transaction.then(|| {
-        quote! {
-            if let ::core::result::Result::Err(#error) = #lease.begin().await {
-                return #outcome.failed(#error);
-            }
+    let mut kept = Vec::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        let FnArg::Typed(param) = input else { continue };
+        if index == 0 {
+            param.ty = syn::parse_quote!(&mut (dyn #source + ::core::marker::Send));
+        } else if parts.args.role == Role::Read {
+            kept.push(Kept::take(param, index));
         }
-    });
+    }
+    (sig, kept)
+}
+
+/// A read function's parameter, kept across attempts.
+struct Kept {
+    /// The binding the body sees, as written (`name`, `mut name`, `(a, b)`).
+    pattern: Pat,
+    /// The parameter's name in the signature.
+    name: Ident,
+    /// The `Arg` holding it.
+    holder: Ident,
+}
+
+impl Kept {
+    /// Takes `param`'s pattern, leaving a plain name in the signature.
+    fn take(param: &mut syn::PatType, index: usize) -> Self {
+        let pattern = (*param.pat).clone();
+        let name = match &pattern {
+            Pat::Ident(PatIdent {
+                ident,
+                by_ref: None,
+                subpat: None,
+                ..
+            }) => ident.clone(),
+            _ => hidden(&format!("param{index}")),
+        };
+        *param.pat = syn::parse_quote!(#name);
+        Self {
+            pattern,
+            name,
+            holder: hidden(&format!("arg{index}")),
+        }
+    }
+}
+
+/// The span around the call, and the `Outcome` of its return type.
+fn call(parts: &Parts<'_>, body: &TokenStream) -> TokenStream {
+    let Parts {
+        private, database, ..
+    } = parts;
+    let [call, span, outcome] = ["call", "span", "outcome"].map(hidden);
+    let name = parts.function.sig.ident.to_string();
+    let role = match parts.args.role {
+        Role::Read => quote!(Reader),
+        Role::Write => quote!(Writer),
+    };
+    let fake_return = fake_return(&parts.function.sig.output);
     quote! {
         let #call = #private::RouteCall::<#database>::new(#name, #private::Role::#role);
         let #span = #call.span();
         #private::Instrument::instrument(async move {
             #fake_return
             let #outcome = #private::Outcome::new();
-            let mut #lease = match #call.#checkout(#conn).await {
-                ::core::result::Result::Ok(#lease) => #lease,
-                ::core::result::Result::Err(#error) => return #outcome.failed(#error),
-            };
-            #begin
-            let #result = {
-                let #lease = &mut #lease;
-                async move {
-                    #fake_return
-                    let #conn: #conn_type = &mut #lease.#typed();
-                    #block
-                }
-                .await
-            };
-            #lease.finish(#result, &#outcome).await
+            #body
         }, #span)
         .await
     }
 }
 
+/// Checks the writer out, runs the body once, settles.
+fn write_body(parts: &Parts<'_>) -> TokenStream {
+    let [call, lease, result, error, outcome] =
+        ["call", "lease", "result", "error", "outcome"].map(hidden);
+    let conn = &parts.routed.conn;
+    let begin = begin(parts);
+    let run = run_body(parts, &quote!(writer));
+    quote! {
+        let mut #lease = match #call.write_lease(#conn).await {
+            ::core::result::Result::Ok(#lease) => #lease,
+            ::core::result::Result::Err(#error) => return #outcome.failed(#error),
+        };
+        #begin
+        let #result = #run;
+        #lease.finish(#result, &#outcome).await
+    }
+}
+
+/// Checks a reader out and runs the body; runs it again on a new connection, once, when the
+/// first one died and every argument can be given again.
+fn read_body(parts: &Parts<'_>, kept: &[Kept]) -> TokenStream {
+    let [call, lease, result, error, outcome, attempt, repeatable] = [
+        "call",
+        "lease",
+        "result",
+        "error",
+        "outcome",
+        "attempt",
+        "repeatable",
+    ]
+    .map(hidden);
+    let private = &parts.private;
+    let conn = &parts.routed.conn;
+    let holders = kept.iter().map(|kept| {
+        let Kept { name, holder, .. } = kept;
+        quote!(let #holder = #private::Arg::new(#name);)
+    });
+    let bindings = kept.iter().map(|kept| {
+        let Kept {
+            pattern, holder, ..
+        } = kept;
+        quote! {
+            let ::core::option::Option::Some(#pattern) = (&#holder).next() else {
+                ::core::unreachable!("an argument that cannot be given again is never retried")
+            };
+        }
+    });
+    let repeatable_args = kept.iter().map(|kept| {
+        let holder = &kept.holder;
+        quote!(&& (&#holder).repeatable())
+    });
+    let begin = begin(parts);
+    let run = run_body(parts, &quote!(reader));
+    quote! {
+        #[allow(unused_imports)]
+        use #private::{ArgClone as _, ArgOnce as _};
+        #(#holders)*
+        let #repeatable = true #(#repeatable_args)*;
+        let mut #attempt = 0_u32;
+        loop {
+            #attempt += 1;
+            let mut #lease = match #call.read_lease(&mut *#conn).await {
+                ::core::result::Result::Ok(#lease) => #lease,
+                ::core::result::Result::Err(#error) => return #outcome.failed(#error),
+            };
+            #(#bindings)*
+            #begin
+            let #result = #run;
+            match #lease.finish(#result, &#outcome, #repeatable && #attempt == 1).await {
+                #private::Finished::Done(#result) => break #result,
+                #private::Finished::Retry => continue,
+            }
+        }
+    }
+}
+
+/// Opens the transaction of a `transaction` function.
+fn begin(parts: &Parts<'_>) -> Option<TokenStream> {
+    let [lease, error, outcome] = ["lease", "error", "outcome"].map(hidden);
+    parts.args.transaction.then(|| {
+        quote! {
+            if let ::core::result::Result::Err(#error) = #lease.begin().await {
+                return #outcome.failed(#error);
+            }
+        }
+    })
+}
+
+/// The user's body, in an `async` block of its own so that its `return`s end the body, not
+/// the call (whose lease must still be settled).
+fn run_body(parts: &Parts<'_>, typed: &TokenStream) -> TokenStream {
+    let lease = hidden("lease");
+    let conn = &parts.routed.conn;
+    let conn_type = &parts.routed.conn_type;
+    let fake_return = fake_return(&parts.function.sig.output);
+    let block = &parts.function.block;
+    quote! {
+        {
+            let #lease = &mut #lease;
+            async move {
+                #fake_return
+                let #conn: #conn_type = &mut #lease.#typed();
+                #block
+            }
+            .await
+        }
+    }
+}
+
 /// Names only generated code sees (`Span::mixed_site`): they cannot clash with the user's.
 fn hidden(name: &str) -> Ident {
-    Ident::new(&format!("__diesel_route_{name}"), Span::mixed_site())
+    format_ident!("__diesel_route_{}", name, span = Span::mixed_site())
 }
 
 /// Gives an `async` block the function's return type, so that `?` in the body knows what to

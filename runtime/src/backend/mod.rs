@@ -4,8 +4,11 @@
 
 use std::future::Future;
 
+use std::time::Duration;
+
 use diesel::QueryResult;
 use diesel_async::AsyncConnection;
+use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::config::ServerUrl;
 use crate::error::{BoxError, Role};
@@ -29,12 +32,22 @@ pub use sqlite::SqliteConnection;
 ///
 /// Implemented for [`PgConnection`], [`MysqlConnection`] and [`SqliteConnection`] (each
 /// behind its cargo feature); sealed.
-pub trait Backend: AsyncConnection + Send + Sized + 'static + sealed::Sealed {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a connection type diesel-route can route",
+    note = "declare databases with `postgres`, `mysql` or `sqlite` in `databases!`"
+)]
+pub trait Backend:
+    AsyncConnection + PoolableConnection + Send + Sized + 'static + sealed::Sealed
+{
     /// `"postgres"`, `"mysql"` or `"sqlite"`: the `db.system` of traces.
     const NAME: &'static str;
 
     /// The largest writer pool the backend can use: SQLite lets one writer in at a time.
     const MAX_WRITERS: Option<usize> = None;
+
+    /// How long a writer connection may idle before it is pinged on checkout, unless the
+    /// configuration says otherwise. `None`: the database-wide `ping_after`.
+    const WRITER_PING_AFTER: Option<Duration> = None;
 
     /// Checks a URL given for this backend; the error says what is wrong with it.
     fn parse_url(url: &str) -> Result<ServerUrl, String>;
@@ -49,7 +62,14 @@ pub trait Backend: AsyncConnection + Send + Sized + 'static + sealed::Sealed {
     fn connect(url: &ServerUrl, role: Role) -> impl Future<Output = Result<Self, BoxError>> + Send;
 
     /// Proves the connection alive with one cheap round trip.
-    fn ping(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
+    fn probe(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
+
+    /// After a failed call: whether the failure was the connection dying. Checked without a
+    /// round trip where the driver knows (PostgreSQL's connection task sees the socket
+    /// close), with a ping where it does not.
+    fn is_lost(&mut self) -> impl Future<Output = bool> + Send {
+        async move { self.probe().await.is_err() }
+    }
 }
 
 mod sealed {

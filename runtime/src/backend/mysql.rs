@@ -15,6 +15,10 @@ impl sealed::Sealed for MysqlConnection {}
 impl Backend for MysqlConnection {
     const NAME: &'static str = "mysql";
 
+    /// A session the server killed (`KILL`, `wait_timeout`) shows only when used. A read is
+    /// then retried elsewhere, a write cannot be: writer checkouts ping first.
+    const WRITER_PING_AFTER: Option<std::time::Duration> = Some(std::time::Duration::ZERO);
+
     fn parse_url(url: &str) -> Result<ServerUrl, String> {
         ServerUrl::network(url, &["mysql", "mariadb"], 3306)
     }
@@ -30,7 +34,7 @@ impl Backend for MysqlConnection {
         Ok(conn)
     }
 
-    async fn ping(&mut self) -> QueryResult<()> {
+    async fn probe(&mut self) -> QueryResult<()> {
         // A text-protocol query: one round trip.
         self.batch_execute("SELECT 1").await
     }

@@ -1,6 +1,7 @@
 //! PostgreSQL through diesel-async's `AsyncPgConnection` (tokio-postgres).
 
 use diesel::QueryResult;
+use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 
 use super::{Backend, sealed};
@@ -30,8 +31,14 @@ impl Backend for PgConnection {
         Ok(conn)
     }
 
-    async fn ping(&mut self) -> QueryResult<()> {
+    async fn probe(&mut self) -> QueryResult<()> {
         // The simple query protocol: one round trip, no statement to prepare.
         self.batch_execute("SELECT 1").await
+    }
+
+    async fn is_lost(&mut self) -> bool {
+        // tokio-postgres reads the socket in a task of its own: a connection the server
+        // closed (terminated, restarted, idle timeout) is already marked closed.
+        PoolableConnection::is_broken(self)
     }
 }

@@ -62,9 +62,13 @@ impl Backend for SqliteConnection {
         Ok(SyncConnectionWrapper::new(conn))
     }
 
-    async fn ping(&mut self) -> QueryResult<()> {
+    async fn probe(&mut self) -> QueryResult<()> {
         // A local file does not go away behind the pool's back.
         Ok(())
+    }
+
+    async fn is_lost(&mut self) -> bool {
+        false
     }
 }
 

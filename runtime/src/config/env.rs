@@ -58,7 +58,7 @@ fn apply_pool_options(
         pool.checkout_timeout = value.duration()?;
     }
     if let Some(value) = parse(Setting::PingAfter) {
-        pool.ping_after = value.duration()?;
+        pool.ping_after = Some(value.duration()?);
     }
     if let Some(value) = parse(Setting::HealthCheckInterval) {
         pool.health_check_interval = value.duration()?;

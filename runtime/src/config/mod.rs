@@ -43,7 +43,8 @@ pub(crate) struct PoolOptions {
     pub(crate) checkout_timeout: Duration,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) ping_after: Duration,
+    /// `None`: the backend's default (see [`PoolOptions::ping_after`]).
+    pub(crate) ping_after: Option<Duration>,
     pub(crate) keepalive: Option<Duration>,
     pub(crate) health_check_interval: Duration,
     pub(crate) read_fallback: ReadFallback,
@@ -67,11 +68,41 @@ impl Default for PoolOptions {
             checkout_timeout: Duration::from_secs(5),
             max_lifetime: Some(Duration::from_secs(30 * 60)),
             idle_timeout: Some(Duration::from_secs(10 * 60)),
-            ping_after: Duration::from_secs(1),
+            ping_after: None,
             keepalive: Some(Duration::from_secs(60)),
             health_check_interval: Duration::from_secs(2),
             read_fallback: ReadFallback::Primary,
         }
+    }
+}
+
+impl PoolOptions {
+    /// A connection idle for longer is pinged on checkout. One second by default: a
+    /// connection used that recently is almost surely alive, and the reads that find it dead
+    /// anyway are retried. Writes cannot be retried, so backends that cannot see a killed
+    /// session without a round trip (MySQL/MariaDB) ping every writer checkout unless
+    /// configured otherwise.
+    pub(crate) fn ping_after<C: crate::Backend>(&self, role: crate::Role) -> Duration {
+        const DEFAULT: Duration = Duration::from_secs(1);
+        let backend = match role {
+            crate::Role::Writer => C::WRITER_PING_AFTER,
+            crate::Role::Reader => None,
+        };
+        self.ping_after.or(backend).unwrap_or(DEFAULT)
+    }
+
+    /// How often the maintenance task looks at pools: often enough for the health checks, the
+    /// keepalive and the idle timeout.
+    pub(crate) fn maintenance_tick(&self) -> Duration {
+        [
+            Some(self.health_check_interval),
+            self.keepalive,
+            self.idle_timeout,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.health_check_interval)
     }
 }
 
@@ -216,11 +247,12 @@ impl DatabaseConfig {
     }
 
     /// A connection idle for longer than this is pinged before it is handed out, and
-    /// replaced if dead; one used more recently is handed out at once (default 1 s).
+    /// replaced if dead; one used more recently is handed out at once (default 1 s; on
+    /// MySQL/MariaDB writer connections are pinged on every checkout unless this is set).
     /// `Duration::ZERO` pings on every checkout.
     #[must_use]
     pub fn ping_after(mut self, idle: Duration) -> Self {
-        self.pool.ping_after = idle;
+        self.pool.ping_after = Some(idle);
         self
     }
 

@@ -1,41 +1,55 @@
 //! A routed call's hold on its connection: checked out of a pool for this call, or borrowed
-//! from the caller's typed connection. Ending the lease settles the call's transaction.
+//! from the caller's typed connection. Ending the lease settles the call: its transaction,
+//! and what to do when the connection died under it (retry a read elsewhere; tell a write's
+//! caller whether it may have been committed).
 
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::TransactionManager;
 
 use super::{Reader, Writer};
 use crate::backend::Backend;
 use crate::database::Database;
 use crate::error::Error;
-use crate::topology::{Checkout, Pooled, Server};
+use crate::topology::{Checkout, Cluster, Pooled, Server};
 
 /// The connection of one read call. Generated code holds it; it is not for direct use.
 #[doc(hidden)]
 pub struct ReadLease<'s, D: Database> {
-    held: Held<'s, D::Connection>,
+    held: Held<'s, D>,
 }
 
 /// The connection of one write call. Generated code holds it; it is not for direct use.
 #[doc(hidden)]
 pub struct WriteLease<'s, D: Database> {
-    held: Held<'s, D::Connection>,
+    held: Held<'s, D>,
 }
 
-enum Held<'s, C: Backend> {
-    Checkout {
-        conn: Checkout<C>,
-        in_transaction: bool,
-    },
-    Borrowed {
-        conn: &'s mut Pooled<C>,
-        in_transaction: bool,
-    },
+/// How a read call ended.
+#[doc(hidden)]
+pub enum Finished<R> {
+    /// With this result.
+    Done(R),
+    /// Its connection died: run it again, on a connection checked out anew.
+    Retry,
+}
+
+struct Held<'s, D: Database> {
+    conn: Conn<'s, D::Connection>,
+    /// For a connection this call checked out: its cluster, told when the connection dies.
+    /// `None` for a borrowed one, which the caller's own call settles.
+    cluster: Option<&'s Cluster<D>>,
+    in_transaction: bool,
+}
+
+enum Conn<'s, C: Backend> {
+    Checkout(Checkout<C>),
+    Borrowed(&'s mut Pooled<C>),
 }
 
 impl<'s, D: Database> ReadLease<'s, D> {
-    pub(crate) fn checkout(conn: Checkout<D::Connection>) -> Self {
+    pub(crate) fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
         Self {
-            held: Held::checkout(conn),
+            held: Held::checkout(conn, cluster),
         }
     }
 
@@ -64,17 +78,26 @@ impl<'s, D: Database> ReadLease<'s, D> {
         self.held.begin().await
     }
 
-    /// Ends the call: settles its transaction, and marks the connection for a ping when the
-    /// call failed (the failure may have been the connection dying).
-    pub async fn finish<R>(mut self, result: R, outcome: &Outcome<R>) -> R {
-        self.held.finish(result, outcome).await
+    /// Ends the call. A call whose own connection died is retried when `may_retry` (its
+    /// first attempt, with arguments it can be given again): reads are safe to run again.
+    pub async fn finish<R>(
+        mut self,
+        result: R,
+        outcome: &Outcome<R>,
+        may_retry: bool,
+    ) -> Finished<R> {
+        let result = self.held.settle(result, outcome).await;
+        if outcome.is_ok(&result) || !self.held.lost().await || !may_retry {
+            return Finished::Done(result);
+        }
+        Finished::Retry
     }
 }
 
 impl<'s, D: Database> WriteLease<'s, D> {
-    pub(crate) fn checkout(conn: Checkout<D::Connection>) -> Self {
+    pub(crate) fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
         Self {
-            held: Held::checkout(conn),
+            held: Held::checkout(conn, cluster),
         }
     }
 
@@ -103,76 +126,102 @@ impl<'s, D: Database> WriteLease<'s, D> {
         self.held.begin().await
     }
 
-    /// Ends the call: commits its transaction on `Ok`, rolls it back on `Err`.
+    /// Ends the call: commits its transaction on `Ok`, rolls it back on `Err`. A write is
+    /// never retried: when its connection died, the error says whether it may have been
+    /// committed (a statement outside a transaction may have been; an uncommitted
+    /// transaction was rolled back by the server).
     pub async fn finish<R>(mut self, result: R, outcome: &Outcome<R>) -> R {
-        self.held.finish(result, outcome).await
+        let in_transaction = self.held.in_transaction;
+        let result = self.held.settle(result, outcome).await;
+        if outcome.is_ok(&result) || !self.held.lost().await {
+            return result;
+        }
+        outcome.failed(Error::ConnectionLost {
+            commit_unknown: !in_transaction,
+            source: DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("the connection died during the call".to_owned()),
+            ),
+        })
     }
 }
 
-impl<'s, C: Backend> Held<'s, C> {
-    fn checkout(conn: Checkout<C>) -> Self {
-        Self::Checkout {
-            conn,
+impl<'s, D: Database> Held<'s, D> {
+    fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
+        Self {
+            conn: Conn::Checkout(conn),
+            cluster: Some(cluster),
             in_transaction: false,
         }
     }
 
-    fn borrow(conn: &'s mut Pooled<C>) -> Self {
-        Self::Borrowed {
-            conn,
+    fn borrow(conn: &'s mut Pooled<D::Connection>) -> Self {
+        Self {
+            conn: Conn::Borrowed(conn),
+            cluster: None,
             in_transaction: false,
         }
     }
 
-    fn pooled(&mut self) -> &mut Pooled<C> {
-        match self {
-            Self::Checkout { conn, .. } => conn,
-            Self::Borrowed { conn, .. } => conn,
-        }
-    }
-
-    fn in_transaction(&mut self) -> &mut bool {
-        match self {
-            Self::Checkout { in_transaction, .. } | Self::Borrowed { in_transaction, .. } => {
-                in_transaction
-            }
+    fn pooled(&mut self) -> &mut Pooled<D::Connection> {
+        match &mut self.conn {
+            Conn::Checkout(conn) => conn,
+            Conn::Borrowed(conn) => conn,
         }
     }
 
     async fn begin(&mut self) -> Result<(), Error> {
-        C::TransactionManager::begin_transaction(&mut self.pooled().raw).await?;
-        *self.in_transaction() = true;
+        type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
+        Manager::<D::Connection>::begin_transaction(&mut self.pooled().raw).await?;
+        self.in_transaction = true;
         Ok(())
     }
 
-    async fn finish<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
-        let result = match *self.in_transaction() {
-            true => self.settle_transaction(result, outcome).await,
-            false => result,
+    /// Commits on success, rolls back on failure, and marks a failed call's connection for a
+    /// ping before its next use.
+    async fn settle<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
+        type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
+        let ok = outcome.is_ok(&result);
+        let in_transaction = self.in_transaction;
+        let raw = &mut self.pooled().raw;
+        let result = match (in_transaction, ok) {
+            (false, _) => result,
+            (true, true) => match Manager::<D::Connection>::commit_transaction(raw).await {
+                Ok(()) => result,
+                Err(error) => outcome.failed(commit_failed(error)),
+            },
+            (true, false) => {
+                // A failed rollback leaves the transaction manager broken: the pool then
+                // discards the connection.
+                let _ = Manager::<D::Connection>::rollback_transaction(raw).await;
+                result
+            }
         };
+        self.in_transaction = false;
         if !outcome.is_ok(&result) {
             self.pooled().mark_suspect();
         }
         result
     }
 
-    async fn settle_transaction<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
-        let raw = &mut self.pooled().raw;
-        if !outcome.is_ok(&result) {
-            // The rollback's own failure leaves the transaction manager broken: the pool
-            // then discards the connection.
-            let _ = C::TransactionManager::rollback_transaction(raw).await;
-            return result;
+    /// After a failure: whether this call's own connection died. Its server then leaves the
+    /// read rotation until it answers health checks again. A borrowed connection is the
+    /// caller's to judge.
+    async fn lost(&mut self) -> bool {
+        let Some(cluster) = self.cluster else {
+            return false;
+        };
+        let conn = self.pooled();
+        if !conn.raw.is_lost().await {
+            return false;
         }
-        match C::TransactionManager::commit_transaction(raw).await {
-            Ok(()) => result,
-            Err(error) => outcome.failed(commit_failed(error)),
-        }
+        cluster.connection_lost(&conn.server);
+        true
     }
 }
 
 /// A commit whose answer never came may have taken effect: say so.
-fn commit_failed(error: diesel::result::Error) -> Error {
+fn commit_failed(error: DieselError) -> Error {
     match Error::from(error) {
         Error::ConnectionLost { source, .. } => Error::ConnectionLost {
             commit_unknown: true,

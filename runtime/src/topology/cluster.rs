@@ -1,7 +1,13 @@
-//! A database's cluster: one primary and its replicas, and the choice of which serves a call.
+//! A database's cluster: one primary and its replicas, the choice of which serves a call,
+//! and the background task that keeps each server's pools healthy.
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::time::MissedTickBehavior;
 
 use crate::backend::Backend;
 use crate::config::{DatabaseConfig, PoolOptions, ReadFallback};
@@ -11,8 +17,8 @@ use crate::topology::server::ServerPools;
 use crate::topology::{Checkout, Server, ServerKind};
 
 pub(crate) struct Cluster<D: Database> {
-    primary: ServerPools<D::Connection>,
-    replicas: Box<[ServerPools<D::Connection>]>,
+    primary: Arc<ServerPools<D::Connection>>,
+    replicas: Box<[Arc<ServerPools<D::Connection>>]>,
     options: Arc<PoolOptions>,
 }
 
@@ -21,14 +27,15 @@ impl<D: Database> Cluster<D> {
     pub(crate) fn build(config: &DatabaseConfig) -> Result<Self, Error> {
         let servers = config.validate::<D::Connection>(D::KEY)?;
         let options = Arc::new(config.pool.clone());
-        let server = |kind, url| Server::new(D::KEY, kind, D::Connection::NAME, url);
+        let server = |kind, url| {
+            let server = Server::new(D::KEY, kind, D::Connection::NAME, url);
+            Arc::new(ServerPools::new(server, &options))
+        };
         let replicas = servers.replicas.into_iter().enumerate();
         Ok(Self {
-            primary: ServerPools::new(server(ServerKind::Primary, servers.primary), &options),
+            primary: server(ServerKind::Primary, servers.primary),
             replicas: replicas
-                .map(|(index, url)| {
-                    ServerPools::new(server(ServerKind::Replica(index + 1), url), &options)
-                })
+                .map(|(index, url)| server(ServerKind::Replica(index + 1), url))
                 .collect(),
             options,
         })
@@ -45,13 +52,20 @@ impl<D: Database> Cluster<D> {
         self.primary.checkout(Role::Writer).await
     }
 
-    /// A reader: a replica in rotation picked at random, else the primary when the fallback
-    /// policy allows it (or when there are no replicas at all).
+    /// A reader: a replica in rotation picked at random (a replica that cannot be reached
+    /// leaves the rotation and another is picked), else the primary when the fallback policy
+    /// allows it (or when there are no replicas at all).
     pub(crate) async fn reader(&self) -> Result<Checkout<D::Connection>, Error> {
-        match self.pick_replica() {
-            Some(replica) => replica.checkout(Role::Reader).await,
-            None => self.read_fallback()?.checkout(Role::Reader).await,
+        for _ in 0..self.replicas.len() {
+            let Some(replica) = self.pick_replica() else {
+                break;
+            };
+            match replica.checkout(Role::Reader).await {
+                Err(error @ Error::Connect { .. }) => replica.take_out_of_rotation(&error),
+                result => return result,
+            }
         }
+        self.read_fallback()?.checkout(Role::Reader).await
     }
 
     /// The server a read would go to now, without checking a connection out.
@@ -62,11 +76,25 @@ impl<D: Database> Cluster<D> {
         }
     }
 
+    /// After a call lost its connection to `server`: reads go elsewhere until the server
+    /// answers health checks again.
+    pub(crate) fn connection_lost(&self, server: &Arc<Server>) {
+        let replica = self
+            .replicas
+            .iter()
+            .find(|replica| Arc::ptr_eq(&replica.server, server));
+        if let Some(replica) = replica {
+            replica.take_out_of_rotation(&"a call lost its connection");
+        }
+    }
+
     fn pick_replica(&self) -> Option<&ServerPools<D::Connection>> {
         let in_rotation = || self.replicas.iter().filter(|replica| replica.in_rotation());
         match in_rotation().count() {
             0 => None,
-            count => in_rotation().nth(fastrand::usize(..count)),
+            count => in_rotation()
+                .nth(fastrand::usize(..count))
+                .map(|replica| &**replica),
         }
     }
 
@@ -80,10 +108,73 @@ impl<D: Database> Cluster<D> {
             })
         }
     }
+
+    fn servers(&self) -> impl Iterator<Item = &Arc<ServerPools<D::Connection>>> {
+        std::iter::once(&self.primary).chain(self.replicas.iter())
+    }
+
+    /// Starts the maintenance task of each server on the current Tokio runtime.
+    fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {
+        for server in self.servers() {
+            runtime.spawn(maintenance(
+                Arc::downgrade(server),
+                Arc::clone(&self.options),
+            ));
+        }
+    }
 }
+
+/// Every tick: a health check (replicas), closing expired and long-idle connections, opening
+/// connections up to `min_idle`, and when due a keepalive ping of the idle ones. Ends when
+/// the router is dropped.
+async fn maintenance<C: Backend>(
+    server: std::sync::Weak<ServerPools<C>>,
+    options: Arc<PoolOptions>,
+) {
+    let mut ticks = tokio::time::interval(options.maintenance_tick());
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_keepalive = Instant::now();
+    loop {
+        ticks.tick().await;
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        server.check_health().await;
+        let keepalive = options
+            .keepalive
+            .is_some_and(|every| last_keepalive.elapsed() >= every);
+        if keepalive {
+            last_keepalive = Instant::now();
+        }
+        server.maintain(keepalive).await;
+    }
+}
+
+/// A future the router awaits without knowing the database type.
+pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// A cluster whose database type is erased, so that one router holds databases of
 /// different backends.
-pub(crate) trait AnyCluster: Any + Send + Sync {}
+pub(crate) trait AnyCluster: Any + Send + Sync {
+    fn key(&self) -> &'static str;
+    fn start_maintenance(&self, runtime: &tokio::runtime::Handle);
+    fn dispose(&self) -> BoxFuture<'_>;
+}
 
-impl<D: Database> AnyCluster for Cluster<D> {}
+impl<D: Database> AnyCluster for Cluster<D> {
+    fn key(&self) -> &'static str {
+        D::KEY
+    }
+
+    fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {
+        Cluster::start_maintenance(self, runtime);
+    }
+
+    fn dispose(&self) -> BoxFuture<'_> {
+        Box::pin(async move {
+            for server in self.servers() {
+                server.dispose().await;
+            }
+        })
+    }
+}

@@ -3,21 +3,27 @@
 //! deadpool brings the fair (FIFO) wait queue, the timeouts and the slot bookkeeping; its
 //! `Manager` is where diesel-route decides what a healthy connection is: the connect step
 //! makes reader sessions read-only, and the recycle step (run on every checkout) retires
-//! connections past their lifetime and pings those idle longer than `ping_after`.
+//! connections that are broken, disposed of, past their lifetime or idle for too long, and
+//! pings those idle longer than the bypass window.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, Timeouts};
-use diesel_async::TransactionManager;
+use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::backend::Backend;
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role};
 use crate::topology::Server;
 
-pub(crate) type Pool<C> = managed::Pool<Manager<C>>;
+/// The pool of one server and one role.
+pub(crate) struct Pool<C: Backend> {
+    pool: managed::Pool<Manager<C>>,
+    options: Arc<PoolOptions>,
+}
 
 /// A connection out of the pool; back in the pool when dropped.
 pub(crate) struct Checkout<C: Backend>(managed::Object<Manager<C>>);
@@ -45,6 +51,7 @@ impl<C: Backend> Drop for Checkout<C> {
 pub(crate) struct Pooled<C> {
     pub(crate) raw: C,
     pub(crate) server: Arc<Server>,
+    generation: u64,
     expires_at: Option<Instant>,
     last_used: Instant,
     suspect: bool,
@@ -57,10 +64,12 @@ impl<C: Backend> Pooled<C> {
         self.suspect = true;
     }
 
-    /// A transaction left open (a panic or a cancelled call inside a transaction) or a
-    /// transaction manager in an error state: the connection cannot be reused safely.
-    fn is_broken(&mut self) -> bool {
-        C::TransactionManager::is_broken_transaction_manager(&mut self.raw)
+    fn idle_for(&self) -> Duration {
+        self.last_used.elapsed()
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
     }
 }
 
@@ -68,6 +77,9 @@ pub(crate) struct Manager<C> {
     server: Arc<Server>,
     role: Role,
     options: Arc<PoolOptions>,
+    ping_after: Duration,
+    /// Bumped by `dispose`: connections of an older generation are not reused.
+    generation: AtomicU64,
     _connection: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -76,10 +88,12 @@ impl<C: Backend> managed::Manager for Manager<C> {
     type Error = BoxError;
 
     async fn create(&self) -> Result<Pooled<C>, BoxError> {
+        let generation = self.generation.load(Ordering::Relaxed);
         let raw = C::connect(self.server.url(), self.role).await?;
         Ok(Pooled {
             raw,
             server: Arc::clone(&self.server),
+            generation,
             expires_at: self
                 .options
                 .max_lifetime
@@ -90,20 +104,30 @@ impl<C: Backend> managed::Manager for Manager<C> {
     }
 
     async fn recycle(&self, conn: &mut Pooled<C>, _: &Metrics) -> RecycleResult<BoxError> {
-        if conn.is_broken() {
-            return Err(RecycleError::message("left in a transaction or broken"));
+        if let Some(reason) = self.retire_reason(conn, Instant::now()) {
+            return Err(RecycleError::message(reason));
         }
-        if conn.expires_at.is_some_and(|at| at <= Instant::now()) {
-            return Err(RecycleError::message("past its max lifetime"));
-        }
-        if conn.suspect || conn.last_used.elapsed() >= self.options.ping_after {
-            conn.raw
-                .ping()
-                .await
-                .map_err(|error| RecycleError::Backend(error.into()))?;
+        if conn.suspect || conn.idle_for() >= self.ping_after {
+            let alive = conn.raw.probe().await;
+            alive.map_err(|error| RecycleError::Backend(error.into()))?;
             conn.suspect = false;
         }
         Ok(())
+    }
+}
+
+impl<C: Backend> Manager<C> {
+    /// Why a connection must not be handed out again, if it must not.
+    fn retire_reason(&self, conn: &mut Pooled<C>, now: Instant) -> Option<&'static str> {
+        if PoolableConnection::is_broken(&mut conn.raw) {
+            Some("left in a transaction, or closed by the server")
+        } else if conn.generation != self.generation.load(Ordering::Relaxed) {
+            Some("disposed of")
+        } else if conn.expired(now) {
+            Some("past its max lifetime")
+        } else {
+            None
+        }
     }
 }
 
@@ -113,72 +137,123 @@ fn jittered(max: Duration) -> Duration {
     max.mul_f64(1.0 - fastrand::f64() * 0.1)
 }
 
-pub(crate) fn build<C: Backend>(
-    server: &Arc<Server>,
-    role: Role,
-    options: &Arc<PoolOptions>,
-) -> Pool<C> {
-    let max_size = match role {
-        Role::Writer => C::MAX_WRITERS.map_or(options.max_size, |max| max.min(options.max_size)),
-        Role::Reader => options.max_size,
-    };
-    let manager = Manager {
-        server: Arc::clone(server),
-        role,
-        options: Arc::clone(options),
-        _connection: std::marker::PhantomData,
-    };
-    managed::Pool::builder(manager)
-        .max_size(max_size)
-        .runtime(deadpool::Runtime::Tokio1)
-        .timeouts(Timeouts {
-            wait: Some(options.checkout_timeout),
-            create: Some(options.connect_timeout),
-            recycle: Some(options.connect_timeout),
-        })
-        // The most recently used connection first: hot connections stay hot (no ping
-        // needed), idle ones age out.
-        .queue_mode(managed::QueueMode::Lifo)
-        .build()
-        .expect("a runtime is set, and nothing else can fail")
-}
+impl<C: Backend> Pool<C> {
+    pub(crate) fn new(server: &Arc<Server>, role: Role, options: &Arc<PoolOptions>) -> Self {
+        let max_size = match role {
+            Role::Writer => {
+                C::MAX_WRITERS.map_or(options.max_size, |max| max.min(options.max_size))
+            }
+            Role::Reader => options.max_size,
+        };
+        let manager = Manager {
+            server: Arc::clone(server),
+            role,
+            options: Arc::clone(options),
+            ping_after: options.ping_after::<C>(role),
+            generation: AtomicU64::new(0),
+            _connection: std::marker::PhantomData,
+        };
+        let pool = managed::Pool::builder(manager)
+            .max_size(max_size)
+            .runtime(deadpool::Runtime::Tokio1)
+            .timeouts(Timeouts {
+                wait: Some(options.checkout_timeout),
+                create: Some(options.connect_timeout),
+                recycle: Some(options.connect_timeout),
+            })
+            // The most recently used connection first: hot connections stay hot (no ping
+            // needed), idle ones age out.
+            .queue_mode(managed::QueueMode::Lifo)
+            .build()
+            .expect("a runtime is set, and nothing else can fail");
+        Self {
+            pool,
+            options: Arc::clone(options),
+        }
+    }
 
-pub(crate) async fn checkout<C: Backend>(
-    pool: &Pool<C>,
-    server: &Arc<Server>,
-    role: Role,
-) -> Result<Checkout<C>, Error> {
-    match pool.get().await {
-        Ok(object) => Ok(Checkout(object)),
-        Err(error) => Err(checkout_error(error, pool, server, role)),
+    pub(crate) async fn checkout(&self, role: Role) -> Result<Checkout<C>, Error> {
+        match self.pool.get().await {
+            Ok(object) => Ok(Checkout(object)),
+            Err(error) => Err(self.checkout_error(error, role)),
+        }
+    }
+
+    fn checkout_error(&self, error: PoolError<BoxError>, role: Role) -> Error {
+        let server = &self.pool.manager().server;
+        let connect = |source: BoxError| Error::Connect {
+            server: Arc::clone(server),
+            source,
+        };
+        match error {
+            PoolError::Timeout(managed::TimeoutType::Wait) => Error::PoolTimeout {
+                server: Arc::clone(server),
+                role,
+                waited: self.options.checkout_timeout,
+            },
+            PoolError::Timeout(_) => connect(
+                format!(
+                    "no answer within the connect timeout ({:?})",
+                    self.options.connect_timeout
+                )
+                .into(),
+            ),
+            PoolError::Backend(source) => connect(source),
+            other => connect(other.to_string().into()),
+        }
+    }
+
+    /// Closes idle connections past their lifetime, and those idle too long beyond
+    /// `min_idle`.
+    pub(crate) fn reap(&self) {
+        let manager = self.pool.manager();
+        let now = Instant::now();
+        let mut closable = self
+            .pool
+            .status()
+            .size
+            .saturating_sub(self.options.min_idle);
+        let removed = self.pool.retain(|conn, _| {
+            let expired = conn.expired(now) || conn.generation != manager.generation();
+            let idle = self
+                .options
+                .idle_timeout
+                .is_some_and(|idle| conn.idle_for() >= idle);
+            let close = expired || (idle && closable > 0);
+            closable = closable.saturating_sub(usize::from(close));
+            !close
+        });
+        drop(removed);
+    }
+
+    /// Pings the idle connections (`keepalive`) and opens connections up to `min_idle`: it
+    /// checks out, without waiting, that many connections at once (so that each is a different
+    /// one), which runs the recycle step on each, and gives them back.
+    pub(crate) async fn refresh(&self, keepalive: bool) {
+        let status = self.pool.status();
+        let idle = if keepalive { status.available } else { 0 };
+        let missing = self.options.min_idle.saturating_sub(status.size);
+        if idle + missing == 0 {
+            return;
+        }
+        let no_wait = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.pool.timeouts()
+        };
+        let checkouts = (0..idle + missing).map(|_| self.pool.timeout_get(&no_wait));
+        drop(futures_util::future::join_all(checkouts).await);
+    }
+
+    /// Drops the idle connections, and makes those in use be dropped when they come back.
+    pub(crate) fn dispose(&self) {
+        let manager = self.pool.manager();
+        manager.generation.fetch_add(1, Ordering::Relaxed);
+        drop(self.pool.retain(|_, _| false));
     }
 }
 
-fn checkout_error<C: Backend>(
-    error: PoolError<BoxError>,
-    pool: &Pool<C>,
-    server: &Arc<Server>,
-    role: Role,
-) -> Error {
-    let timeouts = pool.timeouts();
-    let connect = |source: BoxError| Error::Connect {
-        server: Arc::clone(server),
-        source,
-    };
-    match error {
-        PoolError::Timeout(managed::TimeoutType::Wait) => Error::PoolTimeout {
-            server: Arc::clone(server),
-            role,
-            waited: timeouts.wait.unwrap_or_default(),
-        },
-        PoolError::Timeout(_) => connect(
-            format!(
-                "no answer within the connect timeout ({:?})",
-                timeouts.create.unwrap_or_default()
-            )
-            .into(),
-        ),
-        PoolError::Backend(source) => connect(source),
-        other => connect(other.to_string().into()),
+impl<C> Manager<C> {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 }

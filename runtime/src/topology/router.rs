@@ -15,14 +15,17 @@ use crate::topology::{AnyCluster, Cluster};
 /// ```
 /// # diesel_route::databases! { default: sqlite }
 /// use diesel_route::{DatabaseConfig, Router};
-/// # fn main() -> Result<(), diesel_route::Error> {
-/// # let dir = tempfile::tempdir().unwrap();
-/// # let path = dir.path().join("app.db");
-/// # let path = path.to_str().unwrap();
-/// let router = Router::builder(Databases)
-///     .database("default", DatabaseConfig::new(path))
-///     .build()?;
-/// # Ok(()) }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), diesel_route::Error> {
+/// #   let dir = tempfile::tempdir().unwrap();
+/// #   let path = dir.path().join("app.db");
+/// #   let path = path.to_str().unwrap();
+///     let router = Router::builder(Databases)
+///         .database("default", DatabaseConfig::new(path))
+///         .build()?;
+///     Ok(())
+/// }
 /// ```
 ///
 /// Pass it (`&mut router`) to a routed function; each call checks out its connection and
@@ -53,6 +56,31 @@ impl Router {
     /// [`Error::Config`] naming the variable that is missing or wrong.
     pub fn from_env<C: Catalog>(catalog: C) -> Result<Self, Error> {
         Self::builder(catalog).with_env().build()
+    }
+
+    /// Drops every pooled connection of every database; new ones are opened on demand. For
+    /// after a failover, a DNS change, or a fork.
+    pub async fn dispose(&self) {
+        for cluster in self.clusters.iter() {
+            cluster.dispose().await;
+        }
+    }
+
+    /// Drops every pooled connection of database `key`; new ones are opened on demand.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when no database of that key is declared.
+    pub async fn dispose_database(&self, key: &str) -> Result<(), Error> {
+        let cluster = self.clusters.iter().find(|cluster| cluster.key() == key);
+        match cluster {
+            Some(cluster) => Ok(cluster.dispose().await),
+            None => Err(Error::config(
+                key,
+                "Router::dispose_database",
+                "is not declared",
+            )),
+        }
     }
 
     /// The cluster of database `D`.
@@ -99,21 +127,33 @@ impl RouterBuilder {
         self
     }
 
-    /// Checks the configuration of every declared database and builds the pools.
+    /// Checks the configuration of every declared database, builds the pools and starts
+    /// their maintenance (health checks, keepalive, recycling) on the current Tokio runtime.
     /// Connections are opened on first use.
     ///
     /// # Errors
     ///
     /// [`Error::Config`] when a key is not declared, a declared database has no
     /// configuration, or a setting is invalid (a malformed URL, a URL of another backend, a
-    /// pool size of zero, ...). The error names the database, the setting and the problem.
+    /// pool size of zero, ...), or when called outside a Tokio runtime. The error names the
+    /// database, the setting and the problem.
     pub fn build(self) -> Result<Router, Error> {
         self.reject_undeclared()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::config(
+                "*",
+                "Router::build",
+                "must be called inside a Tokio runtime (the pools' maintenance runs on it)",
+            )
+        })?;
         let clusters = self
             .declared
             .iter()
             .map(|declared| (declared.build)(&self.config_of(declared)?))
             .collect::<Result<Vec<_>, Error>>()?;
+        for cluster in &clusters {
+            cluster.start_maintenance(&runtime);
+        }
         Ok(Router {
             clusters: clusters.into(),
         })

@@ -1,13 +1,16 @@
-//! One server of a cluster: who it is (for errors, traces and callers) and its pools.
+//! One server of a cluster: who it is (for errors, traces and callers), its pools, and
+//! whether reads may go to it.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::Mutex;
+
 use crate::backend::Backend;
 use crate::config::{PoolOptions, ServerUrl};
 use crate::error::{Error, Role};
-use crate::topology::pool::{self, Checkout};
+use crate::topology::pool::{Checkout, Pool};
 
 /// A database server: the primary or one of the replicas of a database.
 ///
@@ -95,9 +98,15 @@ impl fmt::Display for Server {
 /// sessions for writers.
 pub(crate) struct ServerPools<C: Backend> {
     pub(crate) server: Arc<Server>,
-    reader: pool::Pool<C>,
-    writer: Option<pool::Pool<C>>,
+    reader: Pool<C>,
+    writer: Option<Pool<C>>,
+    options: Arc<PoolOptions>,
+    /// Whether reads may be sent here. Only replicas leave the rotation: the primary serves
+    /// writes whatever its health, and reads only as a fallback.
     in_rotation: AtomicBool,
+    /// The health check's own connection, outside the pools: a busy pool does not make a
+    /// healthy server look dead.
+    probe: Mutex<Option<C>>,
 }
 
 impl<C: Backend> ServerPools<C> {
@@ -105,25 +114,94 @@ impl<C: Backend> ServerPools<C> {
         let server = Arc::new(server);
         let writer = server
             .is_primary()
-            .then(|| pool::build::<C>(&server, Role::Writer, options));
+            .then(|| Pool::new(&server, Role::Writer, options));
         Self {
-            reader: pool::build::<C>(&server, Role::Reader, options),
+            reader: Pool::new(&server, Role::Reader, options),
             writer,
+            options: Arc::clone(options),
             in_rotation: AtomicBool::new(true),
+            probe: Mutex::new(None),
             server,
         }
     }
 
     pub(crate) async fn checkout(&self, role: Role) -> Result<Checkout<C>, Error> {
-        let pool = match role {
-            Role::Reader => &self.reader,
-            Role::Writer => self.writer.as_ref().unwrap_or(&self.reader),
-        };
-        pool::checkout(pool, &self.server, role).await
+        match (role, &self.writer) {
+            (Role::Writer, Some(writer)) => writer.checkout(role).await,
+            _ => self.reader.checkout(role).await,
+        }
     }
 
-    /// Whether reads may be sent to it; health checks take a failing replica out.
+    /// Whether reads may be sent here.
     pub(crate) fn in_rotation(&self) -> bool {
         self.in_rotation.load(Ordering::Relaxed)
+    }
+
+    /// Takes the server out of the rotation after a failure seen by a call; the health check
+    /// brings it back once it answers.
+    pub(crate) fn take_out_of_rotation(&self, why: &dyn fmt::Display) {
+        if self.server.is_primary() {
+            return;
+        }
+        if self.in_rotation.swap(false, Ordering::Relaxed) {
+            tracing::warn!(server = %self.server, %why, "replica taken out of rotation");
+            self.reader.dispose();
+        }
+    }
+
+    /// One health check of a replica: connect if needed, and ping, within the connect
+    /// timeout. Puts the replica back in rotation, or takes it out.
+    pub(crate) async fn check_health(&self) {
+        if self.server.is_primary() {
+            return;
+        }
+        let mut probe = self.probe.lock().await;
+        let outcome =
+            tokio::time::timeout(self.options.connect_timeout, ping(&mut probe, &self.server))
+                .await;
+        match outcome {
+            Ok(Ok(())) => {
+                if !self.in_rotation.swap(true, Ordering::Relaxed) {
+                    tracing::info!(server = %self.server, "replica back in rotation");
+                }
+            }
+            Ok(Err(error)) => {
+                *probe = None;
+                self.take_out_of_rotation(&error);
+            }
+            Err(_elapsed) => {
+                *probe = None;
+                self.take_out_of_rotation(&"no answer within the connect timeout");
+            }
+        }
+    }
+
+    /// Closes expired and long-idle connections, pings idle ones when `keepalive` is due, and
+    /// opens connections up to `min_idle`.
+    pub(crate) async fn maintain(&self, keepalive: bool) {
+        for pool in std::iter::once(&self.reader).chain(&self.writer) {
+            pool.reap();
+            if self.in_rotation() {
+                pool.refresh(keepalive).await;
+            }
+        }
+    }
+
+    /// Drops every pooled connection; new ones open on demand.
+    pub(crate) async fn dispose(&self) {
+        for pool in std::iter::once(&self.reader).chain(&self.writer) {
+            pool.dispose();
+        }
+        *self.probe.lock().await = None;
+    }
+}
+
+async fn ping<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<(), crate::BoxError> {
+    if probe.is_none() {
+        *probe = Some(C::connect(server.url(), Role::Reader).await?);
+    }
+    match probe {
+        Some(conn) => Ok(conn.probe().await?),
+        None => Ok(()),
     }
 }
