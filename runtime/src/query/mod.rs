@@ -9,7 +9,7 @@ mod raw;
 mod read_only;
 
 use diesel::dsl::Limit;
-use diesel::query_builder::AsQuery;
+use diesel::query_builder::{AsQuery, QueryId};
 use diesel::query_dsl::methods::LimitDsl;
 use diesel_async::AsyncConnectionCore;
 use diesel_async::methods::{ExecuteDsl, LoadQuery};
@@ -40,7 +40,7 @@ impl<D: Database, Q> CanRun<Q> for Writer<'_, D> where Q: InDatabase<D> {}
 /// a query that writes does not compile on a reader, and a query whose table belongs to
 /// another database does not compile at all. Bring it into scope with
 /// `use diesel_route::prelude::*;` in place of diesel's and diesel-async's preludes.
-pub trait RunQueryDsl: Sized {
+pub trait RunQueryDsl: QueryId + Sized {
     /// Executes a statement, returning the number of rows affected.
     fn execute<'c, 'q, C>(
         self,
@@ -104,4 +104,6 @@ pub trait RunQueryDsl: Sized {
     }
 }
 
-impl<T> RunQueryDsl for T {}
+/// Every query is `QueryId`; bounding on it keeps these methods off other types, so that
+/// `Arc<AtomicUsize>::load` and friends still resolve to their own methods.
+impl<T: QueryId> RunQueryDsl for T {}
