@@ -217,7 +217,8 @@ pub(crate) fn is_connection_lost(error: &DieselError) -> bool {
 }
 
 /// The role a connection plays: a reader runs read-only queries, a writer runs any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Serves `#[route(read)]` functions, from a replica or a read-only session.
     Reader,

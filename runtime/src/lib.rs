@@ -90,6 +90,8 @@ pub use crate::database::{Catalog, Database};
 pub use crate::error::{BoxError, Error, Result, Role};
 pub use crate::query::{InDatabase, RawSql, ReadQuery, RunQueryDsl, raw_read, raw_write};
 pub use crate::roles::{ReadSource, Reader, TypedConnection, WriteSource, Writer};
-pub use crate::topology::{Router, RouterBuilder, Server};
+pub use crate::topology::{
+    DatabaseStats, ErrorCounts, PoolStats, Router, RouterBuilder, Server, ServerStats, Stats,
+};
 #[doc(inline)]
 pub use diesel_route_macros::{bind, databases, route, tables};

@@ -212,11 +212,12 @@ impl<'s, D: Database> Held<'s, D> {
             return false;
         };
         let conn = self.pooled();
-        if !conn.raw.is_lost().await {
-            return false;
+        let lost = conn.raw.is_lost().await;
+        conn.counters.failed_call(lost);
+        if lost {
+            cluster.connection_lost(&conn.server);
         }
-        cluster.connection_lost(&conn.server);
-        true
+        lost
     }
 }
 

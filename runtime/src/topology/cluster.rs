@@ -5,6 +5,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tokio::time::MissedTickBehavior;
@@ -14,12 +15,14 @@ use crate::config::{DatabaseConfig, PoolOptions, ReadFallback};
 use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::topology::server::ServerPools;
+use crate::topology::stats::DatabaseStats;
 use crate::topology::{Checkout, Server, ServerKind};
 
 pub(crate) struct Cluster<D: Database> {
     primary: Arc<ServerPools<D::Connection>>,
     replicas: Box<[Arc<ServerPools<D::Connection>>]>,
     options: Arc<PoolOptions>,
+    read_fallbacks: AtomicU64,
 }
 
 impl<D: Database> Cluster<D> {
@@ -38,6 +41,7 @@ impl<D: Database> Cluster<D> {
                 .map(|(index, url)| server(ServerKind::Replica(index + 1), url))
                 .collect(),
             options,
+            read_fallbacks: AtomicU64::new(0),
         })
     }
 
@@ -76,6 +80,15 @@ impl<D: Database> Cluster<D> {
         }
     }
 
+    fn stats(&self) -> DatabaseStats {
+        DatabaseStats {
+            database: D::KEY,
+            backend: D::Connection::NAME,
+            read_fallbacks: self.read_fallbacks.load(Ordering::Relaxed),
+            servers: self.servers().map(|server| server.stats()).collect(),
+        }
+    }
+
     /// After a call lost its connection to `server`: reads go elsewhere until the server
     /// answers health checks again.
     pub(crate) fn connection_lost(&self, server: &Arc<Server>) {
@@ -99,7 +112,10 @@ impl<D: Database> Cluster<D> {
     }
 
     fn read_fallback(&self) -> Result<&ServerPools<D::Connection>, Error> {
-        if self.replicas.is_empty() || self.options.read_fallback == ReadFallback::Primary {
+        if self.replicas.is_empty() {
+            Ok(&self.primary)
+        } else if self.options.read_fallback == ReadFallback::Primary {
+            self.read_fallbacks.fetch_add(1, Ordering::Relaxed);
             Ok(&self.primary)
         } else {
             Err(Error::NoServerAvailable {
@@ -157,6 +173,7 @@ pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// different backends.
 pub(crate) trait AnyCluster: Any + Send + Sync {
     fn key(&self) -> &'static str;
+    fn stats(&self) -> DatabaseStats;
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle);
     fn dispose(&self) -> BoxFuture<'_>;
 }
@@ -164,6 +181,10 @@ pub(crate) trait AnyCluster: Any + Send + Sync {
 impl<D: Database> AnyCluster for Cluster<D> {
     fn key(&self) -> &'static str {
         D::KEY
+    }
+
+    fn stats(&self) -> DatabaseStats {
+        Cluster::stats(self)
     }
 
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {

@@ -7,9 +7,11 @@ mod migrations;
 mod pool;
 mod router;
 mod server;
+mod stats;
 
 pub(crate) use self::cluster::{AnyCluster, Cluster};
 pub(crate) use self::pool::{Checkout, Pooled};
 pub use self::router::{Router, RouterBuilder};
 pub use self::server::Server;
 pub(crate) use self::server::ServerKind;
+pub use self::stats::{DatabaseStats, ErrorCounts, PoolStats, ServerStats, Stats};

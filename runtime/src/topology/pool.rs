@@ -18,11 +18,13 @@ use crate::backend::Backend;
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role};
 use crate::topology::Server;
+use crate::topology::stats::{PoolCounters, PoolStats};
 
 /// The pool of one server and one role.
 pub(crate) struct Pool<C: Backend> {
     pool: managed::Pool<Manager<C>>,
     options: Arc<PoolOptions>,
+    role: Role,
 }
 
 /// A connection out of the pool; back in the pool when dropped.
@@ -51,6 +53,7 @@ impl<C: Backend> Drop for Checkout<C> {
 pub(crate) struct Pooled<C> {
     pub(crate) raw: C,
     pub(crate) server: Arc<Server>,
+    pub(crate) counters: Arc<PoolCounters>,
     generation: u64,
     expires_at: Option<Instant>,
     last_used: Instant,
@@ -77,6 +80,7 @@ pub(crate) struct Manager<C> {
     server: Arc<Server>,
     role: Role,
     options: Arc<PoolOptions>,
+    counters: Arc<PoolCounters>,
     ping_after: Duration,
     /// Bumped by `dispose`: connections of an older generation are not reused.
     generation: AtomicU64,
@@ -93,6 +97,7 @@ impl<C: Backend> managed::Manager for Manager<C> {
         Ok(Pooled {
             raw,
             server: Arc::clone(&self.server),
+            counters: Arc::clone(&self.counters),
             generation,
             expires_at: self
                 .options
@@ -108,8 +113,12 @@ impl<C: Backend> managed::Manager for Manager<C> {
             return Err(RecycleError::message(reason));
         }
         if conn.suspect || conn.idle_for() >= self.ping_after {
-            let alive = conn.raw.probe().await;
-            alive.map_err(|error| RecycleError::Backend(error.into()))?;
+            if let Err(error) = conn.raw.probe().await {
+                // The others idle beside it are likely dead too (a restart, a failover):
+                // retire them without a ping each, which could wait a timeout each.
+                self.generation.fetch_add(1, Ordering::Relaxed);
+                return Err(RecycleError::Backend(error.into()));
+            }
             conn.suspect = false;
         }
         Ok(())
@@ -149,6 +158,7 @@ impl<C: Backend> Pool<C> {
             server: Arc::clone(server),
             role,
             options: Arc::clone(options),
+            counters: Arc::default(),
             ping_after: options.ping_after::<C>(role),
             generation: AtomicU64::new(0),
             _connection: std::marker::PhantomData,
@@ -169,17 +179,42 @@ impl<C: Backend> Pool<C> {
         Self {
             pool,
             options: Arc::clone(options),
+            role,
         }
     }
 
-    pub(crate) async fn checkout(&self, role: Role) -> Result<Checkout<C>, Error> {
-        match self.pool.get().await {
+    pub(crate) async fn checkout(&self) -> Result<Checkout<C>, Error> {
+        let waited = self.pool.status().available == 0;
+        let started = Instant::now();
+        let result = match self.pool.get().await {
             Ok(object) => Ok(Checkout(object)),
-            Err(error) => Err(self.checkout_error(error, role)),
+            Err(error) => Err(self.checkout_error(error)),
+        };
+        let counters = &self.pool.manager().counters;
+        counters.checkout(waited, started.elapsed(), result.as_ref().map(drop));
+        result
+    }
+
+    /// The pool's counters and its current state.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let status = self.pool.status();
+        let (checkouts, waits, wait_time_us, errors) = self.pool.manager().counters.counts();
+        PoolStats {
+            role: self.role,
+            max_size: status.max_size,
+            open: status.size,
+            in_use: status.size.saturating_sub(status.available),
+            idle: status.available,
+            waiting: status.waiting,
+            checkouts,
+            waits,
+            wait_time_us,
+            errors,
         }
     }
 
-    fn checkout_error(&self, error: PoolError<BoxError>, role: Role) -> Error {
+    fn checkout_error(&self, error: PoolError<BoxError>) -> Error {
+        let role = self.role;
         let server = &self.pool.manager().server;
         let connect = |source: BoxError| Error::Connect {
             server: Arc::clone(server),

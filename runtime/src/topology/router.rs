@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::{DatabaseConfig, Setting};
 use crate::database::{Catalog, Declared};
 use crate::error::Error;
+use crate::topology::stats::Stats;
 use crate::topology::{AnyCluster, Cluster};
 
 /// Holds the pools of every declared database and hands out connections to routed
@@ -58,6 +59,18 @@ impl Router {
         Self::builder(catalog).with_env().build()
     }
 
+    /// A snapshot of the counters of every database, server and pool: checkouts, waits,
+    /// errors by kind, fallbacks to the primary, replicas taken out of rotation.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            databases: self
+                .clusters
+                .iter()
+                .map(|cluster| cluster.stats())
+                .collect(),
+        }
+    }
+
     /// Drops every pooled connection of every database; new ones are opened on demand. For
     /// after a failover, a DNS change, or a fork.
     pub async fn dispose(&self) {
@@ -73,14 +86,10 @@ impl Router {
     /// [`Error::Config`] when no database of that key is declared.
     pub async fn dispose_database(&self, key: &str) -> Result<(), Error> {
         let cluster = self.clusters.iter().find(|cluster| cluster.key() == key);
-        match cluster {
-            Some(cluster) => Ok(cluster.dispose().await),
-            None => Err(Error::config(
-                key,
-                "Router::dispose_database",
-                "is not declared",
-            )),
-        }
+        let cluster = cluster
+            .ok_or_else(|| Error::config(key, "Router::dispose_database", "is not declared"))?;
+        cluster.dispose().await;
+        Ok(())
     }
 
     /// The cluster of database `D`.

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::Mutex;
 
@@ -11,6 +11,7 @@ use crate::backend::Backend;
 use crate::config::{PoolOptions, ServerUrl};
 use crate::error::{Error, Role};
 use crate::topology::pool::{Checkout, Pool};
+use crate::topology::stats::ServerStats;
 
 /// A database server: the primary or one of the replicas of a database.
 ///
@@ -104,6 +105,7 @@ pub(crate) struct ServerPools<C: Backend> {
     /// Whether reads may be sent here. Only replicas leave the rotation: the primary serves
     /// writes whatever its health, and reads only as a fallback.
     in_rotation: AtomicBool,
+    ejections: AtomicU64,
     /// The health check's own connection, outside the pools: a busy pool does not make a
     /// healthy server look dead.
     probe: Mutex<Option<C>>,
@@ -120,6 +122,7 @@ impl<C: Backend> ServerPools<C> {
             writer,
             options: Arc::clone(options),
             in_rotation: AtomicBool::new(true),
+            ejections: AtomicU64::new(0),
             probe: Mutex::new(None),
             server,
         }
@@ -127,8 +130,20 @@ impl<C: Backend> ServerPools<C> {
 
     pub(crate) async fn checkout(&self, role: Role) -> Result<Checkout<C>, Error> {
         match (role, &self.writer) {
-            (Role::Writer, Some(writer)) => writer.checkout(role).await,
-            _ => self.reader.checkout(role).await,
+            (Role::Writer, Some(writer)) => writer.checkout().await,
+            _ => self.reader.checkout().await,
+        }
+    }
+
+    /// The server's counters and the state of its pools.
+    pub(crate) fn stats(&self) -> ServerStats {
+        let pools = std::iter::once(&self.reader).chain(&self.writer);
+        ServerStats {
+            server: self.server.name(),
+            url: self.server.url().to_string(),
+            in_rotation: self.in_rotation(),
+            ejections: self.ejections.load(Ordering::Relaxed),
+            pools: pools.map(Pool::stats).collect(),
         }
     }
 
@@ -144,6 +159,7 @@ impl<C: Backend> ServerPools<C> {
             return;
         }
         if self.in_rotation.swap(false, Ordering::Relaxed) {
+            self.ejections.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(server = %self.server, %why, "replica taken out of rotation");
             self.reader.dispose();
         }

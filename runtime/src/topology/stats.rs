@@ -1,0 +1,141 @@
+//! Counters of each pool, and the snapshot of them all that `Router::stats` returns.
+//!
+//! Counters are relaxed atomics bumped on the call path (a few nanoseconds each); the
+//! snapshot reads them with the pools' own status, with no lock held across pools.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Role};
+
+/// Everything the router counted, per database, server and role. Serialises with serde (for
+/// a `/debug/db` endpoint, say).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// One entry per declared database.
+    pub databases: Vec<DatabaseStats>,
+}
+
+/// The counters of one database.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct DatabaseStats {
+    /// Its key.
+    pub database: &'static str,
+    /// `postgres`, `mysql` or `sqlite`.
+    pub backend: &'static str,
+    /// Reads sent to the primary because no replica was in rotation.
+    pub read_fallbacks: u64,
+    /// The primary first, then the replicas.
+    pub servers: Vec<ServerStats>,
+}
+
+/// The counters of one server.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// `primary`, `replica1`, ...
+    pub server: String,
+    /// Its URL, without the password.
+    pub url: String,
+    /// Whether reads are sent to it (replicas leave the rotation when they fail).
+    pub in_rotation: bool,
+    /// How many times it was taken out of the rotation.
+    pub ejections: u64,
+    /// Its pools: the reader pool, and on the primary the writer pool.
+    pub pools: Vec<PoolStats>,
+}
+
+/// The counters of one pool.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// `reader` or `writer`.
+    pub role: Role,
+    /// The most connections it holds.
+    pub max_size: usize,
+    /// Connections open now.
+    pub open: usize,
+    /// Connections checked out now.
+    pub in_use: usize,
+    /// Connections idle now.
+    pub idle: usize,
+    /// Calls waiting for a connection now.
+    pub waiting: usize,
+    /// Connections handed out since start.
+    pub checkouts: u64,
+    /// Checkouts that found no idle connection, and waited for one or for a new one.
+    pub waits: u64,
+    /// Time spent in checkouts, in microseconds.
+    pub wait_time_us: u64,
+    /// Failures, by kind.
+    pub errors: ErrorCounts,
+}
+
+/// Failures of one pool, by kind.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct ErrorCounts {
+    /// Checkouts that timed out ([`Error::PoolTimeout`]).
+    pub pool_timeout: u64,
+    /// Connections that could not be opened ([`Error::Connect`]).
+    pub connect: u64,
+    /// Calls whose connection died under them.
+    pub connection_lost: u64,
+    /// Calls that returned an error (all kinds, the above included).
+    pub failed_calls: u64,
+}
+
+/// The live counters of one pool.
+#[derive(Debug, Default)]
+pub(crate) struct PoolCounters {
+    checkouts: AtomicU64,
+    waits: AtomicU64,
+    wait_time_us: AtomicU64,
+    pool_timeout: AtomicU64,
+    connect: AtomicU64,
+    connection_lost: AtomicU64,
+    failed_calls: AtomicU64,
+}
+
+impl PoolCounters {
+    pub(crate) fn checkout(&self, waited: bool, took: Duration, outcome: Result<(), &Error>) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.wait_time_us.fetch_add(micros, Ordering::Relaxed);
+        if waited {
+            self.waits.fetch_add(1, Ordering::Relaxed);
+        }
+        let counter = match outcome {
+            Ok(()) => &self.checkouts,
+            Err(Error::PoolTimeout { .. }) => &self.pool_timeout,
+            Err(_) => &self.connect,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn failed_call(&self, lost: bool) {
+        self.failed_calls.fetch_add(1, Ordering::Relaxed);
+        if lost {
+            self.connection_lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn counts(&self) -> (u64, u64, u64, ErrorCounts) {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let errors = ErrorCounts {
+            pool_timeout: load(&self.pool_timeout),
+            connect: load(&self.connect),
+            connection_lost: load(&self.connection_lost),
+            failed_calls: load(&self.failed_calls),
+        };
+        (
+            load(&self.checkouts),
+            load(&self.waits),
+            load(&self.wait_time_us),
+            errors,
+        )
+    }
+}
