@@ -97,7 +97,16 @@ pub fn databases(input: TokenStream) -> TokenStream {
 /// - `crate = "path"`: where to find `diesel_route`, when it is renamed or re-exported.
 ///
 /// The function must return `Result<T, E>` with `E: From<diesel_route::Error>`, since
-/// checking out a connection can fail; `diesel_route::Result<T>` is the usual choice.
+/// checking out a connection can fail; `diesel_route::Result<T>` is the usual choice (diesel's
+/// `QueryResult<T>` works too).
+///
+/// # Retries
+///
+/// A read call that checked out its own connection (it was given the router) and lost it
+/// (the server went away, restarted, was killed) runs once more, from the start, on another
+/// server. Its arguments are given again as clones, so a read function with an argument that
+/// is not `Clone` is not retried. Reads are safe to run twice: they cannot write. Keep other
+/// side effects out of read functions. Writes are never retried.
 ///
 /// Each call runs in a `tracing` span named `route`, with the function, database, role and
 /// server.
