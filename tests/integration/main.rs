@@ -1,4 +1,5 @@
-//! Behaviour tests on real servers: SQLite files, and PostgreSQL and MariaDB clusters with
-//! replicas started by the harness. One binary, so the clusters and the build are shared.
+//! The harness's own tests: its clusters replicate, survive restarts and leave nothing
+//! running. diesel-route's behaviour is tested per backend in the `sqlite`, `postgres`,
+//! `mariadb` and `config` test binaries.
 
 mod harness_selftest;

@@ -22,6 +22,14 @@ impl Backend for SqliteConnection {
     const MAX_WRITERS: Option<usize> = Some(1);
 
     fn parse_url(url: &str) -> Result<ServerUrl, String> {
+        if let Some((scheme, _)) = url.split_once("://")
+            && !matches!(scheme, "sqlite" | "file")
+        {
+            return Err(format!(
+                "has scheme `{scheme}`, expected a file path or `sqlite://path`: the database \
+                 is declared `sqlite`"
+            ));
+        }
         let path = ["sqlite://", "sqlite:", "file://", "file:"]
             .iter()
             .find_map(|prefix| url.strip_prefix(prefix))
@@ -94,6 +102,8 @@ mod tests {
             );
         }
         assert!(SqliteConnection::parse_url("sqlite::memory:").is_err());
+        let error = SqliteConnection::parse_url("postgres://app@db/app").unwrap_err();
+        assert!(error.starts_with("has scheme `postgres`"), "{error}");
         assert!(SqliteConnection::parse_url("sqlite://").is_err());
         assert_eq!(
             read_only_uri("/tmp/a?b#c%.db"),

@@ -117,14 +117,18 @@ pub(crate) fn redact_text(input: &str) -> String {
     url::Url::parse(input).map_or_else(|_| redact_unparsed(input), |url| redact(&url))
 }
 
-/// For text that did not parse as a URL: hide whatever stands before the last `@` (after
-/// the scheme), where a password would be.
+/// Text that did not parse as a URL may hold a password anywhere (`user:pw@host` with a typo,
+/// `?password=`, libpq's `password=...`): shown only when it has none of the characters such
+/// a secret comes with, else as its scheme alone.
 fn redact_unparsed(input: &str) -> String {
-    let Some(at) = input.rfind('@') else {
+    let may_hold_secret = input.contains(['@', '=', ':']) || input.contains(char::is_whitespace);
+    if !may_hold_secret {
         return input.to_owned();
-    };
-    let start = input.find("://").map_or(0, |scheme| scheme + 3).min(at);
-    format!("{}***{}", &input[..start], &input[at..])
+    }
+    match input.find("://") {
+        Some(end) => format!("{}://***", &input[..end]),
+        None => "***".to_owned(),
+    }
 }
 
 pub(crate) fn one_of(options: &[&str]) -> String {
@@ -171,7 +175,14 @@ mod tests {
         let schemes = &["postgres", "postgresql"];
         let error = ServerUrl::network("postgres//app:pw@host", schemes, 5432).unwrap_err();
         assert!(error.starts_with("is not a valid URL"), "{error}");
-        assert!(error.ends_with("`***@host`"), "{error}");
+        assert!(error.ends_with("`***`"), "{error}");
+        let conninfo = "host=db user=app password=pw dbname=app";
+        let error = ServerUrl::network(conninfo, schemes, 5432).unwrap_err();
+        assert!(!error.contains("pw"), "{error}");
+        assert_eq!(
+            redact_text("postgres://db:port/app?password=pw"),
+            "postgres://***"
+        );
         let error = ServerUrl::network("postgres://app:pw@:5432/db", schemes, 5432).unwrap_err();
         assert!(
             error.contains("not a valid URL") || error.contains("no host"),

@@ -1,6 +1,6 @@
 //! The router: every declared database's cluster, built from code or from the environment.
 
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use crate::config::{DatabaseConfig, Setting};
 use crate::database::{Catalog, Declared};
@@ -34,6 +34,9 @@ use crate::topology::{AnyCluster, Cluster};
 #[derive(Clone)]
 pub struct Router {
     clusters: Arc<[Box<dyn AnyCluster>]>,
+    /// Whether the pools' maintenance runs: started by `build` inside a Tokio runtime, else
+    /// by the first call.
+    maintenance: Arc<Once>,
 }
 
 impl Router {
@@ -94,6 +97,7 @@ impl Router {
 
     /// The cluster of database `D`.
     pub(crate) fn cluster<D: crate::Database>(&self) -> Result<&Cluster<D>, Error> {
+        self.start_maintenance();
         self.clusters
             .iter()
             .find_map(|cluster| (&**cluster as &dyn std::any::Any).downcast_ref())
@@ -104,6 +108,23 @@ impl Router {
                     "is given a catalog that does not declare this database",
                 )
             })
+    }
+}
+
+impl Router {
+    /// Starts the maintenance task of every server, once, when a Tokio runtime is there to
+    /// run them.
+    fn start_maintenance(&self) {
+        if self.maintenance.is_completed() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            self.maintenance.call_once(|| {
+                for cluster in self.clusters.iter() {
+                    cluster.start_maintenance(&runtime);
+                }
+            });
+        }
     }
 }
 
@@ -136,36 +157,29 @@ impl RouterBuilder {
         self
     }
 
-    /// Checks the configuration of every declared database, builds the pools and starts
-    /// their maintenance (health checks, keepalive, recycling) on the current Tokio runtime.
-    /// Connections are opened on first use.
+    /// Checks the configuration of every declared database and builds the pools.
+    /// Connections are opened on first use. The pools' maintenance (health checks,
+    /// keepalive, recycling) starts on the current Tokio runtime, or on the first call's when
+    /// built outside one.
     ///
     /// # Errors
     ///
     /// [`Error::Config`] when a key is not declared, a declared database has no
     /// configuration, or a setting is invalid (a malformed URL, a URL of another backend, a
-    /// pool size of zero, ...), or when called outside a Tokio runtime. The error names the
-    /// database, the setting and the problem.
+    /// pool size of zero, ...). The error names the database, the setting and the problem.
     pub fn build(self) -> Result<Router, Error> {
         self.reject_undeclared()?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            Error::config(
-                "*",
-                "Router::build",
-                "must be called inside a Tokio runtime (the pools' maintenance runs on it)",
-            )
-        })?;
         let clusters = self
             .declared
             .iter()
             .map(|declared| (declared.build)(&self.config_of(declared)?))
             .collect::<Result<Vec<_>, Error>>()?;
-        for cluster in &clusters {
-            cluster.start_maintenance(&runtime);
-        }
-        Ok(Router {
+        let router = Router {
             clusters: clusters.into(),
-        })
+            maintenance: Arc::new(Once::new()),
+        };
+        router.start_maintenance();
+        Ok(router)
     }
 
     fn reject_undeclared(&self) -> Result<(), Error> {

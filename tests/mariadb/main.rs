@@ -1,0 +1,26 @@
+//! diesel-route on MariaDB: a primary and two GTID replicas started by the harness (with
+//! `read_only`, which binds the application user: it lacks `READ_ONLY ADMIN`), shared by
+//! every test; each test works in databases of its own.
+//!
+//! The modules in `../replicated/` run on PostgreSQL too: `schema` gives them the same
+//! application on each backend.
+
+#[path = "../replicated/binds.rs"]
+mod binds;
+#[path = "../replicated/failures.rs"]
+mod failures;
+#[path = "../replicated/net.rs"]
+mod net;
+mod read_only;
+#[path = "../replicated/replicas.rs"]
+mod replicas;
+mod schema;
+#[path = "../replicated/transactions.rs"]
+mod transactions;
+
+diesel_route::databases! {
+    /// `items`, in the test's database.
+    default: mysql,
+    /// `events`, bound with `#[bind("other")]`, in a second database of the test.
+    other: mysql,
+}

@@ -1,0 +1,25 @@
+//! diesel-route on PostgreSQL: a primary and two streaming standbys started by the harness,
+//! shared by every test; each test works in databases of its own.
+//!
+//! The modules in `../replicated/` run on MariaDB too: `schema` gives them the same
+//! application on each backend.
+
+#[path = "../replicated/binds.rs"]
+mod binds;
+#[path = "../replicated/failures.rs"]
+mod failures;
+#[path = "../replicated/net.rs"]
+mod net;
+mod read_only;
+#[path = "../replicated/replicas.rs"]
+mod replicas;
+mod schema;
+#[path = "../replicated/transactions.rs"]
+mod transactions;
+
+diesel_route::databases! {
+    /// `items`, in the test's database.
+    default: postgres,
+    /// `events`, bound with `#[bind("other")]`, in a second database of the test.
+    other: postgres,
+}
