@@ -61,13 +61,14 @@ async fn a_url_of_another_backend_is_refused() {
     );
 }
 
-/// SQLite takes file paths: a server URL is taken for one, which cannot be opened.
+/// SQLite takes file paths: a server URL is refused, naming its scheme.
 #[tokio::test]
 async fn a_server_url_for_a_sqlite_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let builder = valid(&dir).database("files", DatabaseConfig::new(pg_url()));
     let problem = config_error(builder, "files", "DatabaseConfig::new");
-    assert!(problem.starts_with("cannot be opened"), "{problem}");
+    assert!(problem.starts_with("has scheme `postgres`"), "{problem}");
+    assert!(problem.contains("declared `sqlite`"), "{problem}");
 }
 
 #[tokio::test]

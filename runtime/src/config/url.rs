@@ -117,17 +117,24 @@ pub(crate) fn redact_text(input: &str) -> String {
     url::Url::parse(input).map_or_else(|_| redact_unparsed(input), |url| redact(&url))
 }
 
-/// Text that did not parse as a URL may hold a password anywhere (`user:pw@host` with a typo,
-/// `?password=`, libpq's `password=...`): shown only when it has none of the characters such
-/// a secret comes with, else as its scheme alone.
+/// Text that did not parse as a URL may hold a password (`user:pw@host` with a typo,
+/// `?password=`, libpq's `password=...`): a URL-like text is shown without what stands
+/// before its `@` and without its query, anything else only when it has none of the
+/// characters a secret comes with.
 fn redact_unparsed(input: &str) -> String {
-    let may_hold_secret = input.contains(['@', '=', ':']) || input.contains(char::is_whitespace);
-    if !may_hold_secret {
-        return input.to_owned();
-    }
-    match input.find("://") {
-        Some(end) => format!("{}://***", &input[..end]),
-        None => "***".to_owned(),
+    let Some((scheme, rest)) = input.split_once("://") else {
+        let may_hold_secret =
+            input.contains(['@', '=', ':']) || input.contains(char::is_whitespace);
+        return if may_hold_secret {
+            "***".to_owned()
+        } else {
+            input.to_owned()
+        };
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    match rest.rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => format!("{scheme}://{rest}"),
     }
 }
 
@@ -179,10 +186,10 @@ mod tests {
         let conninfo = "host=db user=app password=pw dbname=app";
         let error = ServerUrl::network(conninfo, schemes, 5432).unwrap_err();
         assert!(!error.contains("pw"), "{error}");
-        assert_eq!(
-            redact_text("postgres://db:port/app?password=pw"),
-            "postgres://***"
-        );
+        let unparsable = "postgres://db:port/app?password=pw";
+        assert_eq!(redact_text(unparsable), "postgres://db:port/app");
+        let unparsable = "postgres://a:pw@db:port/app";
+        assert_eq!(redact_text(unparsable), "postgres://***@db:port/app");
         let error = ServerUrl::network("postgres://app:pw@:5432/db", schemes, 5432).unwrap_err();
         assert!(
             error.contains("not a valid URL") || error.contains("no host"),
