@@ -11,6 +11,7 @@ pub use self::url::ServerUrl;
 pub(crate) use self::url::{one_of, redact_text};
 use crate::backend::Backend;
 use crate::error::Error;
+use crate::topology::MAX_REPLICAS;
 
 /// The servers of one database and the options of their pools.
 ///
@@ -311,6 +312,13 @@ impl DatabaseConfig {
             .iter()
             .map(|url| B::parse_url(url).map_err(|p| fail(Setting::ReplicaUrls, p)))
             .collect::<Result<Vec<_>, _>>()?;
+        if replicas.len() > MAX_REPLICAS {
+            let problem = format!(
+                "names {} replicas, more than {MAX_REPLICAS}",
+                replicas.len()
+            );
+            return Err(fail(Setting::ReplicaUrls, problem));
+        }
         self.validate_pool()
             .map_err(|(setting, problem)| fail(setting, problem.into()))?;
         B::prepare_primary(&primary).map_err(|p| fail(Setting::Url, p))?;

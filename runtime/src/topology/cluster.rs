@@ -14,6 +14,7 @@ use crate::backend::Backend;
 use crate::config::{DatabaseConfig, PoolOptions, ReadFallback};
 use crate::database::Database;
 use crate::error::{Error, Role};
+use crate::topology::rotation::Rotation;
 use crate::topology::server::ServerPools;
 use crate::topology::stats::DatabaseStats;
 use crate::topology::{Checkout, Server, ServerKind};
@@ -21,6 +22,7 @@ use crate::topology::{Checkout, Server, ServerKind};
 pub(crate) struct Cluster<D: Database> {
     primary: Arc<ServerPools<D::Connection>>,
     replicas: Box<[Arc<ServerPools<D::Connection>>]>,
+    rotation: Arc<Rotation>,
     options: Arc<PoolOptions>,
     read_fallbacks: AtomicU64,
 }
@@ -30,9 +32,10 @@ impl<D: Database> Cluster<D> {
     pub(crate) fn build(config: &DatabaseConfig) -> Result<Self, Error> {
         let servers = config.validate::<D::Connection>(D::KEY)?;
         let options = Arc::new(config.pool.clone());
+        let rotation = Arc::new(Rotation::all(servers.replicas.len()));
         let server = |kind, url| {
             let server = Server::new(D::KEY, kind, D::Connection::NAME, url);
-            Arc::new(ServerPools::new(server, &options))
+            Arc::new(ServerPools::new(server, &options, &rotation))
         };
         let replicas = servers.replicas.into_iter().enumerate();
         Ok(Self {
@@ -40,6 +43,7 @@ impl<D: Database> Cluster<D> {
             replicas: replicas
                 .map(|(index, url)| server(ServerKind::Replica(index + 1), url))
                 .collect(),
+            rotation,
             options,
             read_fallbacks: AtomicU64::new(0),
         })
@@ -102,13 +106,7 @@ impl<D: Database> Cluster<D> {
     }
 
     fn pick_replica(&self) -> Option<&ServerPools<D::Connection>> {
-        let in_rotation = || self.replicas.iter().filter(|replica| replica.in_rotation());
-        match in_rotation().count() {
-            0 => None,
-            count => in_rotation()
-                .nth(fastrand::usize(..count))
-                .map(|replica| &**replica),
-        }
+        self.rotation.pick().map(|index| &*self.replicas[index])
     }
 
     fn read_fallback(&self) -> Result<&ServerPools<D::Connection>, Error> {

@@ -5,12 +5,14 @@ mod cluster;
 #[cfg(feature = "migrations")]
 mod migrations;
 mod pool;
+mod rotation;
 mod router;
 mod server;
 mod stats;
 
 pub(crate) use self::cluster::{AnyCluster, Cluster};
 pub(crate) use self::pool::{Checkout, Pooled};
+pub(crate) use self::rotation::MAX_REPLICAS;
 pub use self::router::{Router, RouterBuilder};
 pub use self::server::Server;
 pub(crate) use self::server::ServerKind;

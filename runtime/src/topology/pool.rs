@@ -88,13 +88,15 @@ pub(crate) struct Manager<C> {
 }
 
 impl<C: Backend> managed::Manager for Manager<C> {
-    type Type = Pooled<C>;
+    /// Boxed: a connection is a few hundred bytes, which every async layer between the pool
+    /// and the caller would otherwise copy (measured: two thirds of the checkout's cost).
+    type Type = Box<Pooled<C>>;
     type Error = BoxError;
 
-    async fn create(&self) -> Result<Pooled<C>, BoxError> {
+    async fn create(&self) -> Result<Box<Pooled<C>>, BoxError> {
         let generation = self.generation.load(Ordering::Relaxed);
         let raw = C::connect(self.server.url(), self.role).await?;
-        Ok(Pooled {
+        Ok(Box::new(Pooled {
             raw,
             server: Arc::clone(&self.server),
             counters: Arc::clone(&self.counters),
@@ -105,19 +107,24 @@ impl<C: Backend> managed::Manager for Manager<C> {
                 .map(|max| Instant::now() + jittered(max)),
             last_used: Instant::now(),
             suspect: false,
-        })
+        }))
     }
 
-    async fn recycle(&self, conn: &mut Pooled<C>, _: &Metrics) -> RecycleResult<BoxError> {
-        if let Some(reason) = self.retire_reason(conn, Instant::now()) {
+    async fn recycle(&self, conn: &mut Box<Pooled<C>>, _: &Metrics) -> RecycleResult<BoxError> {
+        let now = Instant::now();
+        if let Some(reason) = self.retire_reason(conn, now) {
             return Err(RecycleError::message(reason));
         }
-        if conn.suspect || conn.idle_for() >= self.ping_after {
-            if let Err(error) = conn.raw.probe().await {
+        if conn.suspect || now.duration_since(conn.last_used) >= self.ping_after {
+            // The timeout is here, around the ping only: a deadpool recycle timeout would arm
+            // a timer on every checkout, hot ones included.
+            let timeout = self.options.connect_timeout;
+            let probe = tokio::time::timeout(timeout, conn.raw.probe()).await;
+            if !matches!(probe, Ok(Ok(()))) {
                 // The others idle beside it are likely dead too (a restart, a failover):
                 // retire them without a ping each, which could wait a timeout each.
                 self.generation.fetch_add(1, Ordering::Relaxed);
-                return Err(RecycleError::Backend(error.into()));
+                return Err(RecycleError::message("failed its ping"));
             }
             conn.suspect = false;
         }
@@ -169,7 +176,7 @@ impl<C: Backend> Pool<C> {
             .timeouts(Timeouts {
                 wait: Some(options.checkout_timeout),
                 create: Some(options.connect_timeout),
-                recycle: Some(options.connect_timeout),
+                recycle: None,
             })
             // The most recently used connection first: hot connections stay hot (no ping
             // needed), idle ones age out.
@@ -183,13 +190,21 @@ impl<C: Backend> Pool<C> {
         }
     }
 
+    /// A connection: at once when one is free (no timer armed), else after waiting up to the
+    /// checkout timeout.
     pub(crate) async fn checkout(&self) -> Result<Checkout<C>, Error> {
-        let waited = self.pool.status().available == 0;
         let started = Instant::now();
-        let result = match self.pool.get().await {
-            Ok(object) => Ok(Checkout(object)),
-            Err(error) => Err(self.checkout_error(error)),
+        let at_once = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.pool.timeouts()
         };
+        let (waited, result) = match self.pool.timeout_get(&at_once).await {
+            Err(PoolError::Timeout(managed::TimeoutType::Wait)) => (true, self.pool.get().await),
+            result => (false, result),
+        };
+        let result = result
+            .map(Checkout)
+            .map_err(|error| self.checkout_error(error));
         let counters = &self.pool.manager().counters;
         counters.checkout(waited, started.elapsed(), result.as_ref().map(drop));
         result

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Mutex;
 
@@ -11,6 +11,7 @@ use crate::backend::Backend;
 use crate::config::{PoolOptions, ServerUrl};
 use crate::error::{Error, Role};
 use crate::topology::pool::{Checkout, Pool};
+use crate::topology::rotation::Rotation;
 use crate::topology::stats::ServerStats;
 
 /// A database server: the primary or one of the replicas of a database.
@@ -102,9 +103,9 @@ pub(crate) struct ServerPools<C: Backend> {
     reader: Pool<C>,
     writer: Option<Pool<C>>,
     options: Arc<PoolOptions>,
-    /// Whether reads may be sent here. Only replicas leave the rotation: the primary serves
-    /// writes whatever its health, and reads only as a fallback.
-    in_rotation: AtomicBool,
+    /// Where the server stands in its cluster's rotation: replicas only (the primary serves
+    /// writes whatever its health, and reads only as a fallback).
+    rotation: Option<(usize, Arc<Rotation>)>,
     ejections: AtomicU64,
     /// The health check's own connection, outside the pools: a busy pool does not make a
     /// healthy server look dead.
@@ -112,7 +113,11 @@ pub(crate) struct ServerPools<C: Backend> {
 }
 
 impl<C: Backend> ServerPools<C> {
-    pub(crate) fn new(server: Server, options: &Arc<PoolOptions>) -> Self {
+    pub(crate) fn new(
+        server: Server,
+        options: &Arc<PoolOptions>,
+        rotation: &Arc<Rotation>,
+    ) -> Self {
         let server = Arc::new(server);
         let writer = server
             .is_primary()
@@ -121,7 +126,9 @@ impl<C: Backend> ServerPools<C> {
             reader: Pool::new(&server, Role::Reader, options),
             writer,
             options: Arc::clone(options),
-            in_rotation: AtomicBool::new(true),
+            rotation: server
+                .replica_number()
+                .map(|number| (number - 1, Arc::clone(rotation))),
             ejections: AtomicU64::new(0),
             probe: Mutex::new(None),
             server,
@@ -149,16 +156,22 @@ impl<C: Backend> ServerPools<C> {
 
     /// Whether reads may be sent here.
     pub(crate) fn in_rotation(&self) -> bool {
-        self.in_rotation.load(Ordering::Relaxed)
+        self.rotation
+            .as_ref()
+            .is_none_or(|(index, rotation)| rotation.contains(*index))
+    }
+
+    /// Puts the replica in or out of the rotation; whether that changed anything.
+    fn set_rotation(&self, in_rotation: bool) -> bool {
+        self.rotation
+            .as_ref()
+            .is_some_and(|(index, rotation)| rotation.set(*index, in_rotation))
     }
 
     /// Takes the server out of the rotation after a failure seen by a call; the health check
     /// brings it back once it answers.
     pub(crate) fn take_out_of_rotation(&self, why: &dyn fmt::Display) {
-        if self.server.is_primary() {
-            return;
-        }
-        if self.in_rotation.swap(false, Ordering::Relaxed) {
+        if self.set_rotation(false) {
             self.ejections.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(server = %self.server, %why, "replica taken out of rotation");
             self.reader.dispose();
@@ -177,7 +190,7 @@ impl<C: Backend> ServerPools<C> {
                 .await;
         match outcome {
             Ok(Ok(())) => {
-                if !self.in_rotation.swap(true, Ordering::Relaxed) {
+                if self.set_rotation(true) {
                     tracing::info!(server = %self.server, "replica back in rotation");
                 }
             }

@@ -67,7 +67,7 @@ pub struct PoolStats {
     pub waiting: usize,
     /// Connections handed out since start.
     pub checkouts: u64,
-    /// Checkouts that found no idle connection, and waited for one or for a new one.
+    /// Checkouts that found every connection in use and the pool full, and waited.
     pub waits: u64,
     /// Time spent in checkouts, in microseconds.
     pub wait_time_us: u64,
