@@ -94,6 +94,12 @@ pub enum Error {
         role: Role,
     },
 
+    /// A request [`Session`](crate::Session) was misused, or ended without committing: its
+    /// extractor used without its layer or twice in one request, or a call interrupted with
+    /// its transaction still open (the session's writes were then rolled back).
+    #[error("request session: {0}")]
+    Session(String),
+
     /// A migration failed (see `Router::run_pending_migrations`).
     #[error("migration failed: {0}")]
     Migration(#[source] BoxError),

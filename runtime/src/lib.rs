@@ -64,6 +64,8 @@
 //!   and a read-only (`mode=ro`) reader pool on one file in WAL mode.
 //! - `postgres`: PostgreSQL through diesel-async (tokio-postgres).
 //! - `mysql`: MySQL and MariaDB through diesel-async (mysql_async).
+//! - `axum`: [`axum::SessionLayer`] and the [`axum::RequestSession`] extractor: a
+//!   [`Session`] per request.
 
 mod backend;
 mod config;
@@ -72,7 +74,12 @@ mod error;
 pub mod prelude;
 mod query;
 mod roles;
+mod session;
 mod topology;
+
+#[cfg(feature = "axum")]
+#[path = "integrations/axum.rs"]
+pub mod axum;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -90,6 +97,7 @@ pub use crate::database::{Catalog, Database};
 pub use crate::error::{BoxError, Error, Result, Role};
 pub use crate::query::{InDatabase, RawSql, ReadQuery, RunQueryDsl, raw_read, raw_write};
 pub use crate::roles::{ReadSource, Reader, TypedConnection, WriteSource, Writer};
+pub use crate::session::Session;
 pub use crate::topology::{
     DatabaseStats, ErrorCounts, PoolStats, Router, RouterBuilder, Server, ServerStats, Stats,
 };

@@ -38,20 +38,41 @@ pub struct RouteCall<D: Database> {
 }
 
 impl<D: Database> RouteCall<D> {
-    /// Opens the span of a call to `function`.
-    pub fn new(function: &'static str, role: Role) -> Self {
+    /// Opens the span of a read call to `function`, whose connection comes from `source`.
+    pub fn read(function: &'static str, source: &(dyn ReadSource<D> + Send)) -> Self {
+        Self::new(function, Role::Reader, source.parent_span(Sealed(())))
+    }
+
+    /// Opens the span of a write call to `function`, whose connection comes from `source`.
+    pub fn write(function: &'static str, source: &(dyn WriteSource<D> + Send)) -> Self {
+        Self::new(function, Role::Writer, source.parent_span(Sealed(())))
+    }
+
+    /// The span's parent is the current span, as usual; `fallback` (a session's span) when
+    /// there is none, as in a task spawned without one: calls made through a request's
+    /// session stay in that request's trace.
+    fn new(function: &'static str, role: Role, fallback: Option<&tracing::Span>) -> Self {
         use crate::backend::Backend;
-        let span = tracing::info_span!(
-            "route",
-            function,
-            database = D::KEY,
-            role = role.as_str(),
-            db.system = D::Connection::NAME,
-            server = tracing::field::Empty,
-            server.address = tracing::field::Empty,
-            server.port = tracing::field::Empty,
-            wait_us = tracing::field::Empty,
-        );
+        macro_rules! route_span {
+            ($($parent:tt)*) => {
+                tracing::info_span!(
+                    $($parent)*
+                    "route",
+                    function,
+                    database = D::KEY,
+                    role = role.as_str(),
+                    db.system = D::Connection::NAME,
+                    server = tracing::field::Empty,
+                    server.address = tracing::field::Empty,
+                    server.port = tracing::field::Empty,
+                    wait_us = tracing::field::Empty,
+                )
+            };
+        }
+        let span = match fallback {
+            Some(parent) if tracing::Span::current().is_none() => route_span!(parent: parent,),
+            _ => route_span!(),
+        };
         Self {
             span,
             _database: std::marker::PhantomData,
@@ -79,6 +100,7 @@ impl<D: Database> RouteCall<D> {
                 ReadLease::checkout(cluster.reader().await?, cluster)
             }
             Origin(Via::Held(conn)) => ReadLease::borrow(conn),
+            Origin(Via::Session(session)) => session.read_lease().await?,
         };
         self.record(lease.server(), started);
         Ok(lease)
@@ -100,6 +122,7 @@ impl<D: Database> RouteCall<D> {
                 WriteLease::checkout(cluster.writer().await?, cluster)
             }
             Origin(Via::Held(conn)) => WriteLease::borrow(conn),
+            Origin(Via::Session(session)) => session.write_lease().await?,
         };
         self.record(lease.server(), started);
         Ok(lease)

@@ -112,13 +112,14 @@ fn call(parts: &Parts<'_>, body: &TokenStream) -> TokenStream {
     } = parts;
     let [call, span, outcome] = ["call", "span", "outcome"].map(hidden);
     let name = parts.function.sig.ident.to_string();
-    let role = match parts.args.role {
-        Role::Read => quote!(Reader),
-        Role::Write => quote!(Writer),
+    let conn = &parts.routed.conn;
+    let open = match parts.args.role {
+        Role::Read => quote!(read),
+        Role::Write => quote!(write),
     };
     let fake_return = fake_return(&parts.function.sig.output);
     quote! {
-        let #call = #private::RouteCall::<#database>::new(#name, #private::Role::#role);
+        let #call = #private::RouteCall::<#database>::#open(#name, &*#conn);
         let #span = #call.span();
         #private::Instrument::instrument(async move {
             #fake_return

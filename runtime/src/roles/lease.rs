@@ -10,6 +10,7 @@ use super::{Reader, Writer};
 use crate::backend::Backend;
 use crate::database::Database;
 use crate::error::Error;
+use crate::session::Memo;
 use crate::topology::{Checkout, Cluster, Pooled, Server};
 
 /// The connection of one read call. Generated code holds it; it is not for direct use.
@@ -44,6 +45,9 @@ struct Held<'s, D: Database> {
 enum Conn<'s, C: Backend> {
     Checkout(Checkout<C>),
     Borrowed(&'s mut Pooled<C>),
+    /// A request session's connection: kept by the session after the call, which learns
+    /// here when it died.
+    Kept(&'s mut Memo<C>),
 }
 
 impl<'s, D: Database> ReadLease<'s, D> {
@@ -56,6 +60,12 @@ impl<'s, D: Database> ReadLease<'s, D> {
     pub(crate) fn borrow(conn: &'s mut Pooled<D::Connection>) -> Self {
         Self {
             held: Held::borrow(conn),
+        }
+    }
+
+    pub(crate) fn kept(memo: &'s mut Memo<D::Connection>, cluster: &'s Cluster<D>) -> Self {
+        Self {
+            held: Held::kept(memo, cluster),
         }
     }
 
@@ -107,6 +117,12 @@ impl<'s, D: Database> WriteLease<'s, D> {
         }
     }
 
+    pub(crate) fn kept(memo: &'s mut Memo<D::Connection>, cluster: &'s Cluster<D>) -> Self {
+        Self {
+            held: Held::kept(memo, cluster),
+        }
+    }
+
     /// The writer the function body gets.
     pub fn writer(&mut self) -> Writer<'_, D> {
         Writer::new(self.held.pooled())
@@ -131,7 +147,7 @@ impl<'s, D: Database> WriteLease<'s, D> {
     /// committed (a statement outside a transaction may have been; an uncommitted
     /// transaction was rolled back by the server).
     pub async fn finish<R>(mut self, result: R, outcome: &Outcome<R>) -> R {
-        let in_transaction = self.held.in_transaction;
+        let in_transaction = self.held.in_transaction || self.held.in_session_transaction();
         let result = self.held.settle(result, outcome).await;
         if outcome.is_ok(&result) || !self.held.lost().await {
             return result;
@@ -163,11 +179,27 @@ impl<'s, D: Database> Held<'s, D> {
         }
     }
 
+    /// A session's connection is settled like one checked out for the call (the cluster
+    /// hears of its death), but stays with the session.
+    fn kept(memo: &'s mut Memo<D::Connection>, cluster: &'s Cluster<D>) -> Self {
+        Self {
+            conn: Conn::Kept(memo),
+            cluster: Some(cluster),
+            in_transaction: false,
+        }
+    }
+
     fn pooled(&mut self) -> &mut Pooled<D::Connection> {
         match &mut self.conn {
             Conn::Checkout(conn) => conn,
             Conn::Borrowed(conn) => conn,
+            Conn::Kept(memo) => &mut memo.conn,
         }
+    }
+
+    /// Whether the connection is in its session's request transaction.
+    fn in_session_transaction(&self) -> bool {
+        matches!(&self.conn, Conn::Kept(memo) if memo.transaction)
     }
 
     async fn begin(&mut self) -> Result<(), Error> {
@@ -216,13 +248,16 @@ impl<'s, D: Database> Held<'s, D> {
         conn.counters.failed_call(lost);
         if lost {
             cluster.connection_lost(&conn.server);
+            if let Conn::Kept(memo) = &mut self.conn {
+                memo.lost = true;
+            }
         }
         lost
     }
 }
 
 /// A commit whose answer never came may have taken effect: say so.
-fn commit_failed(error: DieselError) -> Error {
+pub(crate) fn commit_failed(error: DieselError) -> Error {
     match Error::from(error) {
         Error::ConnectionLost { source, .. } => Error::ConnectionLost {
             commit_unknown: true,

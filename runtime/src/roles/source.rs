@@ -8,22 +8,30 @@
 use super::{Reader, Writer};
 use crate::__private::Sealed;
 use crate::database::Database;
+use crate::session::Session;
 use crate::topology::{Pooled, Router};
 
 /// Something a `#[route(read)]` function of database `D` can get its reader from: a
-/// [`Router`], or a `Reader<D>` or `Writer<D>` the caller holds.
+/// [`Router`], a request [`Session`], or a `Reader<D>` or `Writer<D>` the caller holds.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot serve reads of database `{D}`",
     label = "this is not a connection source for database `{D}`",
-    note = "pass `&mut router`, or the `conn` of a routed function of database `{D}`"
+    note = "pass `&mut router`, a request session, or the `conn` of a routed function of database `{D}`"
 )]
 pub trait ReadSource<D: Database>: Send {
     #[doc(hidden)]
     fn read_origin(&mut self, _: Sealed) -> Origin<'_, D>;
+
+    /// The span a call's `route` span falls back to as its parent when no span is current:
+    /// a session's.
+    #[doc(hidden)]
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
+    }
 }
 
 /// Something a `#[route(write)]` function of database `D` can get its writer from: a
-/// [`Router`], or a `Writer<D>` the caller holds. Never a `Reader`: a read function cannot
+/// [`Router`], a request [`Session`], or a `Writer<D>` the caller holds. Never a `Reader`: a read function cannot
 /// call a write function.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot serve writes to database `{D}`",
@@ -33,6 +41,12 @@ pub trait ReadSource<D: Database>: Send {
 pub trait WriteSource<D: Database>: Send {
     #[doc(hidden)]
     fn write_origin(&mut self, _: Sealed) -> Origin<'_, D>;
+
+    /// As [`ReadSource::parent_span`].
+    #[doc(hidden)]
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
+    }
 }
 
 /// Where a call's connection comes from.
@@ -44,6 +58,8 @@ pub(crate) enum Via<'s, D: Database> {
     Router(&'s Router),
     /// Borrow the caller's.
     Held(&'s mut Pooled<D::Connection>),
+    /// The session's, checked out on its first use.
+    Session(&'s mut Session),
 }
 
 impl<D: Database> ReadSource<D> for Router {

@@ -1,0 +1,249 @@
+//! What the tests of the examples share: the app's databases (a replicated cluster of the
+//! test's own, or SQLite files), an app served on a loopback port, an HTTP client, and
+//! readings of the router's stats.
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use axum::http::{Method, Request, StatusCode};
+use diesel_route::{Role, Router, Stats};
+use diesel_route_examples::web;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// The app on its databases, listening on a loopback port.
+pub(crate) struct App {
+    pub(crate) address: SocketAddr,
+    pub(crate) router: Router,
+    pub(crate) client: Client<HttpConnector, Full<axum::body::Bytes>>,
+    pub(crate) backing: Backing,
+}
+
+impl App {
+    /// Starts the web example on fresh databases; `None` where the servers are not
+    /// installed.
+    pub(crate) async fn start() -> Option<Self> {
+        Self::serve(web::app).await
+    }
+
+    /// Starts `app` on the example's databases, fresh.
+    pub(crate) async fn serve(app: impl FnOnce(Router) -> axum::Router) -> Option<Self> {
+        let (backing, router) = Backing::create()?;
+        web::migrate(&router).await.expect("migrations");
+        backing.wait_caught_up();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let address = listener.local_addr().expect("its address");
+        tokio::spawn(axum::serve(listener, app(router.clone())).into_future());
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Some(Self {
+            address,
+            router,
+            client,
+            backing,
+        })
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    /// Sends a request; the answer's status and its body, as JSON when it is.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.try_send(method, path, body).await.expect("an answer")
+    }
+
+    /// Sends a request; `Err` when the connection closed without an answer.
+    pub(crate) async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), String> {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.address))
+            .header("content-type", "application/json")
+            .body(Full::from(
+                body.map(|body| body.to_string()).unwrap_or_default(),
+            ))
+            .expect("a request");
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|error| error.to_string())?;
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Ok((status, body))
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.router.stats()
+    }
+}
+
+/// Checkouts of every pool of `database`, as (server, role) → count.
+pub(crate) fn checkouts(stats: &Stats, database: &str) -> Vec<(String, Role, u64)> {
+    stats
+        .databases
+        .iter()
+        .filter(|db| db.database == database)
+        .flat_map(|db| &db.servers)
+        .flat_map(|server| {
+            server
+                .pools
+                .iter()
+                .map(|pool| (server.server.clone(), pool.role, pool.checkouts))
+        })
+        .collect()
+}
+
+/// How many checkouts each pool of `database` made between two snapshots, the pools that
+/// made none left out: `[("replica1", Reader, 2), ...]`.
+pub(crate) fn checked_out_between(
+    before: &Stats,
+    after: &Stats,
+    database: &str,
+) -> Vec<(String, Role, u64)> {
+    let before = checkouts(before, database);
+    checkouts(after, database)
+        .into_iter()
+        .zip(before)
+        .map(|((server, role, after), (_, _, before))| (server, role, after - before))
+        .filter(|(_, _, count)| *count > 0)
+        .collect()
+}
+
+pub(crate) fn total_checkouts(stats: &Stats) -> u64 {
+    let pools = stats.databases.iter().flat_map(|db| &db.servers);
+    pools
+        .flat_map(|server| &server.pools)
+        .map(|pool| pool.checkouts)
+        .sum()
+}
+
+pub(crate) fn in_use(stats: &Stats) -> usize {
+    let pools = stats.databases.iter().flat_map(|db| &db.servers);
+    pools
+        .flat_map(|server| &server.pools)
+        .map(|pool| pool.in_use)
+        .sum()
+}
+
+pub(crate) fn is_replica(server: &str) -> bool {
+    server.starts_with("replica")
+}
+
+/// The databases behind one test: a replicated cluster of its own, or SQLite files.
+#[cfg(feature = "postgres")]
+pub(crate) struct Backing(pub(crate) harness::PgCluster);
+
+#[cfg(all(feature = "mysql", not(feature = "postgres")))]
+pub(crate) struct Backing(pub(crate) harness::MariaDbCluster);
+
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+pub(crate) struct Backing {
+    _files: tempfile::TempDir,
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+impl Backing {
+    pub(crate) fn create() -> Option<(Self, Router)> {
+        #[cfg(feature = "postgres")]
+        let cluster = harness::pg_cluster_or_skip(2)?;
+        #[cfg(not(feature = "postgres"))]
+        let cluster = harness::mariadb_cluster_or_skip(2)?;
+        let config = |name: &str| {
+            let (primary, replicas) = cluster.create_database(name);
+            diesel_route::DatabaseConfig::new(primary).replicas(replicas)
+        };
+        let router = Router::builder(diesel_route_examples::Databases)
+            .database("default", config("blog"))
+            .database("analytics", config("analytics"))
+            .build()
+            .expect("a router");
+        Some((Self(cluster), router))
+    }
+
+    pub(crate) fn has_replicas(&self) -> bool {
+        true
+    }
+
+    pub(crate) fn wait_caught_up(&self) {
+        self.0.wait_caught_up();
+    }
+
+    /// Stops the replicas applying what they receive.
+    pub(crate) fn pause_replicas(&self) {
+        #[cfg(feature = "postgres")]
+        let pause = "SELECT pg_wal_replay_pause()";
+        #[cfg(not(feature = "postgres"))]
+        let pause = "STOP SLAVE SQL_THREAD";
+        for replica in self.0.replicas() {
+            self.0.sql(&replica, pause);
+        }
+    }
+
+    pub(crate) fn resume_replicas(&self) {
+        #[cfg(feature = "postgres")]
+        let resume = "SELECT pg_wal_replay_resume()";
+        #[cfg(not(feature = "postgres"))]
+        let resume = "START SLAVE SQL_THREAD";
+        for replica in self.0.replicas() {
+            self.0.sql(&replica, resume);
+        }
+    }
+}
+
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+impl Backing {
+    pub(crate) fn create() -> Option<(Self, Router)> {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let router = Router::builder(diesel_route_examples::Databases)
+            .database(
+                "default",
+                diesel_route::DatabaseConfig::new(file("blog.db")),
+            )
+            .database(
+                "analytics",
+                diesel_route::DatabaseConfig::new(file("analytics.db")),
+            )
+            .build()
+            .expect("a router");
+        Some((Self { _files: dir }, router))
+    }
+
+    pub(crate) fn has_replicas(&self) -> bool {
+        false
+    }
+
+    pub(crate) fn wait_caught_up(&self) {}
+
+    pub(crate) fn pause_replicas(&self) {}
+
+    pub(crate) fn resume_replicas(&self) {}
+}

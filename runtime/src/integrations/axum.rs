@@ -1,0 +1,348 @@
+//! A request [`Session`] per axum request: [`SessionLayer`] opens it and ends it,
+//! [`RequestSession`] hands it to the handler.
+//!
+//! ```
+//! use axum::routing::{get, post};
+//! use diesel_route::axum::{RequestSession, SessionLayer};
+//! # use diesel_route::prelude::*;
+//! # diesel_route::databases! { default: sqlite }
+//! # diesel::table! { posts (id) { id -> Integer, title -> Text } }
+//! # diesel_route::tables!(default: posts);
+//!
+//! #[route(read)]
+//! async fn titles(conn: &mut Reader) -> diesel_route::Result<Vec<String>> {
+//!     Ok(posts::table.select(posts::title).load(conn).await?)
+//! }
+//!
+//! async fn list(mut session: RequestSession) -> String {
+//!     // The request's reader, checked out on this first use.
+//!     match titles(&mut session).await {
+//!         Ok(titles) => titles.join("\n"),
+//!         Err(error) => error.to_string(),
+//!     }
+//! }
+//!
+//! fn app(router: diesel_route::Router) -> axum::Router {
+//!     axum::Router::new()
+//!         .route("/titles", get(list))
+//!         // Commits the request's writes when the response is a success (below 400).
+//!         .layer(SessionLayer::new(router).commit_on_success())
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The session ends when the handler has produced its response and before the response is
+//! sent: with [`SessionLayer::commit_on_success`], a response whose status is below 400
+//! (informational, success, redirection) commits the request's writes, any other rolls them
+//! back, and a commit that fails replaces the response with a `500 Internal Server Error`, so
+//! that a client is never told that a write succeeded when it did not. A handler that panics
+//! rolls back, and the panic goes on. Every connection goes back to its pool before the
+//! response leaves.
+//!
+//! The session's fallback span is the one current when the layer runs: put the layer inside
+//! your request span (`tower_http::trace::TraceLayer`, say) so that `route` spans of calls
+//! made through the session belong to the request's trace, also from tasks the handler
+//! spawns.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ::axum::extract::FromRequestParts;
+use ::axum::http::request::Parts;
+use ::axum::http::{Request, StatusCode};
+use ::axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::__private::Sealed;
+use crate::database::Database;
+use crate::error::Error;
+use crate::roles::source::Origin;
+use crate::roles::{ReadSource, WriteSource};
+use crate::session::Session;
+use crate::topology::Router;
+
+/// A tower layer that gives each request a [`Session`] on `router` and ends it once the
+/// handler has responded; handlers take it as a [`RequestSession`].
+///
+/// ```
+/// # diesel_route::databases! { default: sqlite }
+/// # fn app(router: diesel_route::Router) -> axum::Router {
+/// axum::Router::new()
+///     // .route(...)
+///     .layer(diesel_route::axum::SessionLayer::new(router).commit_on_success())
+/// # }
+/// # fn main() {}
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionLayer {
+    router: Router,
+    commit_on_success: bool,
+}
+
+impl SessionLayer {
+    /// A session per request on `router`. Without
+    /// [`commit_on_success`](Self::commit_on_success), each call's writes commit as the call
+    /// ends, and the layer only gives the connections back (rolling back anything left open).
+    pub fn new(router: Router) -> Self {
+        Self {
+            router,
+            commit_on_success: false,
+        }
+    }
+
+    /// Runs each request's writes in one transaction per database
+    /// ([`Session::commit_on_success`]), committed when the response's status is below 400
+    /// and rolled back otherwise or when the handler panics.
+    #[must_use]
+    pub fn commit_on_success(mut self) -> Self {
+        self.commit_on_success = true;
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> SessionService<S> {
+        SessionService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around the app.
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    layer: SessionLayer,
+}
+
+/// The session of one request, shared between the layer (which ends it) and the handler
+/// (which uses it).
+#[derive(Clone)]
+struct Shared(Arc<Mutex<Session>>);
+
+impl<S, B> tower_service::Service<Request<B>> for SessionService<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The clone that was made ready is the one to call (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut session = self.layer.router.session();
+        if self.layer.commit_on_success {
+            session = session.commit_on_success();
+        }
+        let shared = Arc::new(Mutex::new(session));
+        request.extensions_mut().insert(Shared(Arc::clone(&shared)));
+        Box::pin(async move {
+            let responded = AssertUnwindSafe(inner.call(request)).catch_unwind().await;
+            match responded {
+                Ok(Ok(response)) => Ok(end(shared, response).await),
+                Ok(Err(error)) => {
+                    roll_back(shared).await;
+                    Err(error)
+                }
+                Err(panic) => {
+                    roll_back(shared).await;
+                    std::panic::resume_unwind(panic)
+                }
+            }
+        })
+    }
+}
+
+/// Ends the session after a response: commits on success, rolls back otherwise. A failed
+/// commit turns the response into a 500.
+async fn end(shared: Arc<Mutex<Session>>, response: Response) -> Response {
+    let Some(session) = take(shared) else {
+        return response;
+    };
+    let succeeded = response.status().as_u16() < 400;
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let connections = connections(&session);
+        tracing::debug!(%connections, commit = succeeded, "the request's session ends");
+    }
+    let ended = match succeeded {
+        true => session.commit().await,
+        false => session.rollback().await,
+    };
+    match ended {
+        Ok(()) => response,
+        Err(error) if succeeded => {
+            tracing::error!(%error, "the request's writes could not be committed");
+            let status = match error.is_transient() {
+                true => StatusCode::SERVICE_UNAVAILABLE,
+                false => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, "the request's changes could not be saved").into_response()
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the request's session did not end cleanly");
+            response
+        }
+    }
+}
+
+/// What the request used, for the debug log: `default reader on replica1, ...`.
+fn connections(session: &Session) -> String {
+    let servers = session.servers();
+    let used = servers
+        .iter()
+        .map(|(role, server)| format!("{} {role} on {}", server.database(), server.name()));
+    used.collect::<Vec<_>>().join(", ")
+}
+
+async fn roll_back(shared: Arc<Mutex<Session>>) {
+    if let Some(session) = take(shared)
+        && let Err(error) = session.rollback().await
+    {
+        tracing::warn!(%error, "the request's session did not end cleanly");
+    }
+}
+
+/// The session, once nothing else holds it. A handler that moved its `RequestSession` into a
+/// task or the response body still holds it: the session then ends when that is dropped,
+/// rolling back.
+fn take(shared: Arc<Mutex<Session>>) -> Option<Session> {
+    match Arc::try_unwrap(shared) {
+        Ok(session) => Some(session.into_inner()),
+        Err(_) => {
+            tracing::warn!(
+                "the request's session outlived its handler (kept in a task or the response \
+                 body): it will roll back when dropped, and commit nothing"
+            );
+            None
+        }
+    }
+}
+
+/// The request's [`Session`], for a handler: pass `&mut session` to routed functions.
+///
+/// ```
+/// # use diesel_route::prelude::*;
+/// # diesel_route::databases! { default: sqlite }
+/// # #[route(read)]
+/// # async fn count(conn: &mut Reader) -> diesel_route::Result<i64> { Ok(0) }
+/// use diesel_route::axum::RequestSession;
+///
+/// async fn handler(mut session: RequestSession) -> String {
+///     format!("{:?}", count(&mut session).await)
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Extracting it needs [`SessionLayer`] on the route, and works once per request; otherwise
+/// the request fails with a 500 whose body says why ([`SessionRejection`]).
+pub struct RequestSession(OwnedMutexGuard<Session>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestSession {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, SessionRejection> {
+        let shared = parts.extensions.get::<Shared>().ok_or_else(|| {
+            SessionRejection(Error::Session(
+                "`RequestSession` needs `diesel_route::axum::SessionLayer`: add \
+                 `.layer(SessionLayer::new(router))` to the axum router"
+                    .into(),
+            ))
+        })?;
+        let guard = Arc::clone(&shared.0).try_lock_owned().map_err(|_| {
+            SessionRejection(Error::Session(
+                "the request's session is taken already: extract one `RequestSession` per \
+                 request, and pass `&mut session` on"
+                    .into(),
+            ))
+        })?;
+        Ok(Self(guard))
+    }
+}
+
+impl Deref for RequestSession {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
+    }
+}
+
+impl DerefMut for RequestSession {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.0
+    }
+}
+
+impl<D: Database> ReadSource<D> for RequestSession {
+    fn read_origin(&mut self, sealed: Sealed) -> Origin<'_, D> {
+        ReadSource::read_origin(&mut *self.0, sealed)
+    }
+
+    fn parent_span(&self, sealed: Sealed) -> Option<&tracing::Span> {
+        ReadSource::<D>::parent_span(&*self.0, sealed)
+    }
+}
+
+impl<D: Database> WriteSource<D> for RequestSession {
+    fn write_origin(&mut self, sealed: Sealed) -> Origin<'_, D> {
+        WriteSource::write_origin(&mut *self.0, sealed)
+    }
+
+    fn parent_span(&self, sealed: Sealed) -> Option<&tracing::Span> {
+        WriteSource::<D>::parent_span(&*self.0, sealed)
+    }
+}
+
+impl fmt::Debug for RequestSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// Why a handler could not have its [`RequestSession`]: a `500 Internal Server Error` whose
+/// body says so (a bug in the app, not the client's fault).
+#[derive(Debug)]
+pub struct SessionRejection(Error);
+
+impl SessionRejection {
+    /// The error: always [`Error::Session`].
+    pub fn into_error(self) -> Error {
+        self.0
+    }
+}
+
+impl fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for SessionRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.0, "no request session");
+        (StatusCode::INTERNAL_SERVER_ERROR, self.0.to_string()).into_response()
+    }
+}

@@ -1,0 +1,425 @@
+//! Request sessions: the connections one request (or one job) uses, checked out on first use,
+//! kept until the session ends, and given back then with whatever they left open rolled back.
+//!
+//! A session is a connection source like the router: routed functions take `&mut session`.
+//! It holds at most one reader and one writer per database, type-erased so that one session
+//! serves databases of different backends, the way the router holds their clusters.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, TransactionManager};
+
+use crate::__private::Sealed;
+use crate::backend::Backend;
+use crate::database::Database;
+use crate::error::{Error, Role};
+use crate::roles::lease::commit_failed;
+use crate::roles::source::{Origin, Via};
+use crate::roles::{ReadLease, ReadSource, WriteLease, WriteSource};
+use crate::topology::{Checkout, Router, Server};
+
+/// The database connections of one request: checked out the first time a routed call needs
+/// them, kept for the rest of the request, given back when it ends.
+///
+/// Pass `&mut session` to routed functions as you would `&mut router`:
+///
+/// ```
+/// # use diesel_route::prelude::*;
+/// # diesel_route::databases! { default: sqlite }
+/// # diesel::table! { posts (id) { id -> Integer, title -> Text } }
+/// # diesel_route::tables!(default: posts);
+/// #[route(read)]
+/// async fn titles(conn: &mut Reader) -> diesel_route::Result<Vec<String>> {
+///     Ok(posts::table.select(posts::title).load(conn).await?)
+/// }
+///
+/// #[route(write)]
+/// async fn add(conn: &mut Writer, title: &str) -> diesel_route::Result<usize> {
+///     Ok(diesel::insert_into(posts::table).values(posts::title.eq(title)).execute(conn).await?)
+/// }
+///
+/// # #[route(write)]
+/// # async fn create_schema(conn: &mut Writer) -> diesel_route::Result<()> {
+/// #     Ok(conn.batch_execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL)").await?)
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> diesel_route::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let url = dir.path().join("app.db");
+/// # let mut router = diesel_route::Router::builder(Databases)
+/// #     .database("default", diesel_route::DatabaseConfig::new(url.to_str().unwrap()))
+/// #     .build()?;
+/// # create_schema(&mut router).await?;
+/// let mut session = router.session().commit_on_success();
+/// titles(&mut session).await?;          // checks out a reader
+/// titles(&mut session).await?;          // the same reader: one replica for the request
+/// add(&mut session, "hello").await?;    // checks out the writer, opens the transaction
+/// assert_eq!(titles(&mut session).await?, ["hello"]); // through the writer: sees its write
+/// session.commit().await?;              // commits, and gives both connections back
+/// # Ok(())
+/// # }
+/// ```
+///
+/// - **Lazily, once.** A session checks out nothing until a routed call needs it; then it
+///   checks out a reader (a replica, picked once: the whole request reads from one) or the
+///   writer of that call's database, and keeps it for the calls that follow.
+/// - **Read your writes.** Once a session holds a database's writer, its reads of that
+///   database go through the writer, so that they see the request's own writes (a replica
+///   may not have them yet), and its reader goes back to the pool.
+/// - **The end.** [`commit`](Self::commit) or [`rollback`](Self::rollback) ends the session:
+///   every connection goes back to its pool, and a transaction still open is rolled back. A
+///   session dropped without either rolls back on a task of its own.
+/// - **One transaction per request**, with [`commit_on_success`](Self::commit_on_success):
+///   the writer's first checkout begins a transaction, which `commit` commits and
+///   `rollback` (or a drop) rolls back. Without it, each call's writes commit as the call
+///   ends, as they do through the router.
+///
+/// Calls through a session open their `route` span under the span current at the call, as
+/// any span; where none is (a task spawned without one), under the span that was current
+/// when the session was made, the request's.
+///
+/// A session holds its connections for its whole life: keep sessions as short as the
+/// request, and mind that SQLite has one writer per database, so requests that write queue
+/// for it.
+pub struct Session {
+    router: Router,
+    commit_on_success: bool,
+    span: tracing::Span,
+    databases: Vec<Box<dyn AnyConnections>>,
+}
+
+/// What a session holds of one database.
+struct Connections<D: Database> {
+    reader: Option<Memo<D::Connection>>,
+    writer: Option<Memo<D::Connection>>,
+}
+
+/// A connection a session keeps, and what its calls learnt about it.
+pub(crate) struct Memo<C: Backend> {
+    pub(crate) conn: Checkout<C>,
+    /// A call found it dead: the session checks out another, or fails its request.
+    pub(crate) lost: bool,
+    /// The session's request transaction is open on it.
+    pub(crate) transaction: bool,
+}
+
+impl Router {
+    /// A request session on this router: see [`Session`].
+    pub fn session(&self) -> Session {
+        Session {
+            router: self.clone(),
+            commit_on_success: false,
+            span: tracing::Span::current(),
+            databases: Vec::new(),
+        }
+    }
+}
+
+impl Session {
+    /// Runs the session's writes in one transaction per database, begun when the writer is
+    /// first checked out, committed by [`commit`](Self::commit), rolled back by
+    /// [`rollback`](Self::rollback) or a drop.
+    ///
+    /// Databases commit one after the other, not atomically (there is no two-phase commit):
+    /// when one fails to commit, the ones after it are rolled back.
+    #[must_use]
+    pub fn commit_on_success(mut self) -> Self {
+        self.commit_on_success = true;
+        self
+    }
+
+    /// The span calls fall back to as their parent (the one current when the session was
+    /// made), replaced.
+    #[must_use]
+    pub fn in_span(mut self, span: tracing::Span) -> Self {
+        self.span = span;
+        self
+    }
+
+    /// The servers of the connections the session holds now, with their roles: what a
+    /// request used, for logs and debugging.
+    pub fn servers(&self) -> Vec<(Role, &Server)> {
+        self.databases
+            .iter()
+            .flat_map(|held| held.servers())
+            .collect()
+    }
+
+    /// Ends the session: commits its transactions (with
+    /// [`commit_on_success`](Self::commit_on_success)) and gives every connection back.
+    ///
+    /// # Errors
+    ///
+    /// The first database that failed to commit ([`Error::ConnectionLost`] with
+    /// `commit_unknown` when the answer to the commit never came); the databases after it
+    /// are rolled back. With `commit_on_success`: [`Error::Session`] when a call was
+    /// interrupted with its own transaction open (its future dropped, a panic caught), as
+    /// the request's writes to that database are then rolled back rather than committed half
+    /// done; [`Error::ConnectionLost`] when the request's transaction died with its
+    /// connection.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        end(std::mem::take(&mut self.databases), true).await
+    }
+
+    /// Ends the session: rolls back whatever is open and gives every connection back.
+    ///
+    /// # Errors
+    ///
+    /// None in practice: a connection whose rollback fails is discarded by its pool, and its
+    /// server rolls the transaction back when the connection closes.
+    pub async fn rollback(mut self) -> Result<(), Error> {
+        end(std::mem::take(&mut self.databases), false).await
+    }
+
+    /// The lease of a read call of database `D`: through the session's writer when it holds
+    /// one, else through its reader, checked out now if it has none.
+    pub(crate) async fn read_lease<D: Database>(&mut self) -> Result<ReadLease<'_, D>, Error> {
+        let cluster = self.router.cluster::<D>()?;
+        let held = connections::<D>(&mut self.databases);
+        held.forget_lost(self.commit_on_success)?;
+        if let Some(writer) = &mut held.writer {
+            return Ok(ReadLease::kept(writer, cluster));
+        }
+        let reader = match held.reader.take() {
+            Some(reader) => reader,
+            None => Memo::new(cluster.reader().await?, false),
+        };
+        Ok(ReadLease::kept(held.reader.insert(reader), cluster))
+    }
+
+    /// The lease of a write call of database `D`: through the session's writer, checked out
+    /// now (and its transaction begun) if it has none.
+    pub(crate) async fn write_lease<D: Database>(&mut self) -> Result<WriteLease<'_, D>, Error> {
+        let cluster = self.router.cluster::<D>()?;
+        let transaction = self.commit_on_success;
+        let held = connections::<D>(&mut self.databases);
+        held.forget_lost(transaction)?;
+        let writer = match held.writer.take() {
+            Some(writer) => writer,
+            None => {
+                let mut conn = cluster.writer().await?;
+                if transaction {
+                    Manager::<D::Connection>::begin_transaction(&mut conn.raw).await?;
+                }
+                // From now on reads go through the writer: the reader can go back.
+                held.reader = None;
+                Memo::new(conn, transaction)
+            }
+        };
+        Ok(WriteLease::kept(held.writer.insert(writer), cluster))
+    }
+}
+
+type Manager<C> = <C as AsyncConnection>::TransactionManager;
+
+/// The connections of database `D` in `databases`, added empty on its first use. A free
+/// function on the field, so that the caller keeps its other fields (the router) borrowed.
+fn connections<D: Database>(databases: &mut Vec<Box<dyn AnyConnections>>) -> &mut Connections<D> {
+    let index = databases
+        .iter()
+        .position(|held| (&**held as &dyn Any).is::<Connections<D>>())
+        .unwrap_or_else(|| {
+            databases.push(Box::new(Connections::<D> {
+                reader: None,
+                writer: None,
+            }));
+            databases.len() - 1
+        });
+    let held: &mut dyn Any = &mut *databases[index];
+    held.downcast_mut()
+        .expect("the entry at `index` was found, or pushed, as `Connections<D>`")
+}
+
+/// Ends the session's connections, database by database; after a failure, the rest roll
+/// back.
+async fn end(databases: Vec<Box<dyn AnyConnections>>, mut commit: bool) -> Result<(), Error> {
+    let mut first_error = None;
+    for held in databases {
+        if let Err(error) = held.end(commit).await {
+            commit = false;
+            first_error.get_or_insert(error);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+impl<C: Backend> Memo<C> {
+    fn new(conn: Checkout<C>, transaction: bool) -> Self {
+        Self {
+            conn,
+            lost: false,
+            transaction,
+        }
+    }
+
+    /// How many transactions (the outermost, then savepoints) are open on the connection;
+    /// `None` when its transaction manager is broken.
+    fn open_transactions(&mut self) -> Option<u32> {
+        let status = Manager::<C>::transaction_manager_status_mut(&mut self.conn.raw);
+        let depth = status.transaction_depth().ok()?;
+        Some(depth.map_or(0, std::num::NonZeroU32::get))
+    }
+
+    /// Rolls back every open transaction. A rollback that fails leaves the connection
+    /// broken, and its pool discards it: the server then rolls back as the connection
+    /// closes.
+    async fn roll_back_all(&mut self) {
+        while self.open_transactions().is_some_and(|depth| depth > 0) {
+            if Manager::<C>::rollback_transaction(&mut self.conn.raw)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Commits the request transaction when asked to and it is the only one open; rolls
+    /// everything else back. A transaction left open inside the request's means a call was
+    /// interrupted half done: the request's writes are then rolled back, not committed.
+    async fn end(mut self, commit: bool, database: &'static str) -> Result<(), Error> {
+        let expected = u32::from(self.transaction);
+        let open = self.open_transactions();
+        if commit && self.lost && self.transaction {
+            return Err(transaction_lost(database));
+        }
+        if !commit || self.lost || open == Some(0) {
+            self.roll_back_all().await;
+            return Ok(());
+        }
+        if open != Some(expected) {
+            self.roll_back_all().await;
+            if !self.transaction {
+                // Only the interrupted call's own writes are lost: it never returned `Ok`.
+                return Ok(());
+            }
+            return Err(Error::Session(format!(
+                "a call was interrupted with its transaction open on database `{database}`: \
+                 the session's writes to it were rolled back, not committed half done"
+            )));
+        }
+        Manager::<C>::commit_transaction(&mut self.conn.raw)
+            .await
+            .map_err(commit_failed)
+    }
+}
+
+impl<D: Database> Connections<D> {
+    /// Drops the connections a call found dead, so that the next call checks out another;
+    /// except a writer that held the request's transaction: its writes are gone, and
+    /// carrying on elsewhere would commit half a request.
+    fn forget_lost(&mut self, transaction: bool) -> Result<(), Error> {
+        if self.reader.as_ref().is_some_and(|memo| memo.lost) {
+            self.reader = None;
+        }
+        if self.writer.as_ref().is_some_and(|memo| memo.lost) {
+            if transaction {
+                return Err(transaction_lost(D::KEY));
+            }
+            self.writer = None;
+        }
+        Ok(())
+    }
+}
+
+fn transaction_lost(database: &'static str) -> Error {
+    Error::ConnectionLost {
+        commit_unknown: false,
+        source: DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new(format!(
+                "the request's transaction on database `{database}` died with its \
+                 connection; its writes were rolled back by the server"
+            )),
+        ),
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A database's connections with their type erased, so that one session holds databases of
+/// different backends.
+trait AnyConnections: Any + Send {
+    /// Gives the connections back: `commit` the writer's request transaction, or roll back.
+    fn end(self: Box<Self>, commit: bool) -> BoxFuture<'static, Result<(), Error>>;
+    fn servers(&self) -> Vec<(Role, &Server)>;
+}
+
+impl<D: Database> AnyConnections for Connections<D> {
+    fn end(self: Box<Self>, commit: bool) -> BoxFuture<'static, Result<(), Error>> {
+        Box::pin(async move {
+            let Connections { reader, writer } = *self;
+            if let Some(mut reader) = reader {
+                reader.roll_back_all().await;
+            }
+            match writer {
+                Some(writer) => writer.end(commit, D::KEY).await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn servers(&self) -> Vec<(Role, &Server)> {
+        let reader = self.reader.iter().map(|memo| (Role::Reader, memo));
+        let writer = self.writer.iter().map(|memo| (Role::Writer, memo));
+        reader
+            .chain(writer)
+            .map(|(role, memo)| (role, &*memo.conn.server))
+            .collect()
+    }
+}
+
+/// A session dropped before it ended rolls back on a task of its own, so that its
+/// connections go back to their pools clean. Outside a Tokio runtime they are dropped as
+/// they are: their pools discard those left in a transaction.
+impl Drop for Session {
+    fn drop(&mut self) {
+        let databases = std::mem::take(&mut self.databases);
+        if databases.is_empty() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = end(databases, false).await;
+            });
+        }
+    }
+}
+
+impl<D: Database> ReadSource<D> for Session {
+    fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Session(self))
+    }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        Some(&self.span)
+    }
+}
+
+impl<D: Database> WriteSource<D> for Session {
+    fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Session(self))
+    }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        Some(&self.span)
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let servers: Vec<String> = self
+            .servers()
+            .iter()
+            .map(|(role, server)| format!("{role} on {server}"))
+            .collect();
+        f.debug_struct("Session")
+            .field("commit_on_success", &self.commit_on_success)
+            .field("connections", &servers)
+            .finish_non_exhaustive()
+    }
+}
