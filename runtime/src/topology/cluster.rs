@@ -14,6 +14,7 @@ use crate::backend::Backend;
 use crate::config::{DatabaseConfig, PoolOptions, ReadFallback};
 use crate::database::Database;
 use crate::error::{Error, Role};
+use crate::topology::pool::Alarm;
 use crate::topology::rotation::Rotation;
 use crate::topology::server::ServerPools;
 use crate::topology::stats::DatabaseStats;
@@ -23,6 +24,7 @@ pub(crate) struct Cluster<D: Database> {
     primary: Arc<ServerPools<D::Connection>>,
     replicas: Box<[Arc<ServerPools<D::Connection>>]>,
     rotation: Arc<Rotation>,
+    alarm: Arc<Alarm>,
     options: Arc<PoolOptions>,
     read_fallbacks: AtomicU64,
 }
@@ -33,9 +35,10 @@ impl<D: Database> Cluster<D> {
         let servers = config.validate::<D::Connection>(D::KEY)?;
         let options = Arc::new(config.pool.clone());
         let rotation = Arc::new(Rotation::all(servers.replicas.len()));
+        let alarm = Arc::new(Alarm::default());
         let server = |kind, url| {
             let server = Server::new(D::KEY, kind, D::Connection::NAME, url);
-            Arc::new(ServerPools::new(server, &options, &rotation))
+            Arc::new(ServerPools::new(server, &options, &rotation, &alarm))
         };
         let replicas = servers.replicas.into_iter().enumerate();
         Ok(Self {
@@ -44,6 +47,7 @@ impl<D: Database> Cluster<D> {
                 .map(|(index, url)| server(ServerKind::Replica(index + 1), url))
                 .collect(),
             rotation,
+            alarm,
             options,
             read_fallbacks: AtomicU64::new(0),
         })
@@ -96,6 +100,7 @@ impl<D: Database> Cluster<D> {
     /// After a call lost its connection to `server`: reads go elsewhere until the server
     /// answers health checks again.
     pub(crate) fn connection_lost(&self, server: &Arc<Server>) {
+        self.alarm.raise();
         let replica = self
             .replicas
             .iter()
@@ -138,27 +143,32 @@ impl<D: Database> Cluster<D> {
     }
 }
 
-/// Every tick: a health check (replicas), closing expired and long-idle connections, opening
-/// connections up to `min_idle`, and when due a keepalive ping of the idle ones. Ends when
-/// the router is dropped.
+/// Every `health_check_interval`: a health check (replicas). Every tick: closing expired and
+/// long-idle connections, opening connections up to `min_idle`, and when due a keepalive
+/// ping of every idle connection. Due times are counted from the ticks' scheduled instants,
+/// so that a slow check does not push a keepalive a whole tick late. Ends when the router is
+/// dropped.
 async fn maintenance<C: Backend>(
     server: std::sync::Weak<ServerPools<C>>,
     options: Arc<PoolOptions>,
 ) {
     let mut ticks = tokio::time::interval(options.maintenance_tick());
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_keepalive = Instant::now();
+    let start = Instant::now();
+    let mut next_health = start;
+    let mut next_keepalive = options.keepalive.map(|every| start + every);
     loop {
-        ticks.tick().await;
+        let tick = ticks.tick().await.into_std();
         let Some(server) = server.upgrade() else {
             return;
         };
-        server.check_health().await;
-        let keepalive = options
-            .keepalive
-            .is_some_and(|every| last_keepalive.elapsed() >= every);
+        if tick >= next_health {
+            next_health = tick + options.health_check_interval;
+            server.check_health().await;
+        }
+        let keepalive = next_keepalive.is_some_and(|due| tick >= due);
         if keepalive {
-            last_keepalive = Instant::now();
+            next_keepalive = options.keepalive.map(|every| tick + every);
         }
         server.maintain(keepalive).await;
     }

@@ -58,6 +58,28 @@ pub(crate) struct Pooled<C> {
     expires_at: Option<Instant>,
     last_used: Instant,
     suspect: bool,
+    /// The cluster's alarm and the pool's keepalive round at its last ping (or opening):
+    /// when either moved on since, it is pinged before its next use.
+    checked: Checked,
+}
+
+/// Counters a connection is checked against; see `Pooled::checked`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Checked {
+    alarm: u64,
+    keepalive: u64,
+}
+
+/// Raised when a connection of a database is found dead: a server restart, a failover or a
+/// killed set of sessions seldom kills one connection alone, so every connection of the
+/// database is pinged before its next use, even one used a moment ago.
+#[derive(Debug, Default)]
+pub(crate) struct Alarm(AtomicU64);
+
+impl Alarm {
+    pub(crate) fn raise(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl<C: Backend> Pooled<C> {
@@ -84,6 +106,9 @@ pub(crate) struct Manager<C> {
     ping_after: Duration,
     /// Bumped by `dispose`: connections of an older generation are not reused.
     generation: AtomicU64,
+    alarm: Arc<Alarm>,
+    /// Bumped by each keepalive: every idle connection is pinged once.
+    keepalive_round: AtomicU64,
     _connection: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -107,6 +132,7 @@ impl<C: Backend> managed::Manager for Manager<C> {
                 .map(|max| Instant::now() + jittered(max)),
             last_used: Instant::now(),
             suspect: false,
+            checked: self.checked(),
         }))
     }
 
@@ -115,24 +141,36 @@ impl<C: Backend> managed::Manager for Manager<C> {
         if let Some(reason) = self.retire_reason(conn, now) {
             return Err(RecycleError::message(reason));
         }
-        if conn.suspect || now.duration_since(conn.last_used) >= self.ping_after {
+        let checked = self.checked();
+        let idle = now.duration_since(conn.last_used) >= self.ping_after;
+        if conn.suspect || idle || conn.checked != checked {
             // The timeout is here, around the ping only: a deadpool recycle timeout would arm
             // a timer on every checkout, hot ones included.
             let timeout = self.options.connect_timeout;
             let probe = tokio::time::timeout(timeout, conn.raw.probe()).await;
             if !matches!(probe, Ok(Ok(()))) {
                 // The others idle beside it are likely dead too (a restart, a failover):
-                // retire them without a ping each, which could wait a timeout each.
+                // retire them without a ping each, which could wait a timeout each, and
+                // have the rest of the database's connections pinged.
                 self.generation.fetch_add(1, Ordering::Relaxed);
+                self.alarm.raise();
                 return Err(RecycleError::message("failed its ping"));
             }
             conn.suspect = false;
+            conn.checked = checked;
         }
         Ok(())
     }
 }
 
 impl<C: Backend> Manager<C> {
+    fn checked(&self) -> Checked {
+        Checked {
+            alarm: self.alarm.0.load(Ordering::Relaxed),
+            keepalive: self.keepalive_round.load(Ordering::Relaxed),
+        }
+    }
+
     /// Why a connection must not be handed out again, if it must not.
     fn retire_reason(&self, conn: &mut Pooled<C>, now: Instant) -> Option<&'static str> {
         if PoolableConnection::is_broken(&mut conn.raw) {
@@ -154,7 +192,12 @@ fn jittered(max: Duration) -> Duration {
 }
 
 impl<C: Backend> Pool<C> {
-    pub(crate) fn new(server: &Arc<Server>, role: Role, options: &Arc<PoolOptions>) -> Self {
+    pub(crate) fn new(
+        server: &Arc<Server>,
+        role: Role,
+        options: &Arc<PoolOptions>,
+        alarm: &Arc<Alarm>,
+    ) -> Self {
         let max_size = match role {
             Role::Writer => {
                 C::MAX_WRITERS.map_or(options.max_size, |max| max.min(options.max_size))
@@ -168,6 +211,8 @@ impl<C: Backend> Pool<C> {
             counters: Arc::default(),
             ping_after: options.ping_after::<C>(role),
             generation: AtomicU64::new(0),
+            alarm: Arc::clone(alarm),
+            keepalive_round: AtomicU64::new(0),
             _connection: std::marker::PhantomData,
         };
         let pool = managed::Pool::builder(manager)
@@ -280,6 +325,11 @@ impl<C: Backend> Pool<C> {
     /// checks out, without waiting, that many connections at once (so that each is a different
     /// one), which runs the recycle step on each, and gives them back.
     pub(crate) async fn refresh(&self, keepalive: bool) {
+        if keepalive {
+            // Every connection is pinged once, however recently it was used.
+            let manager = self.pool.manager();
+            manager.keepalive_round.fetch_add(1, Ordering::Relaxed);
+        }
         let status = self.pool.status();
         let idle = if keepalive { status.available } else { 0 };
         let missing = self.options.min_idle.saturating_sub(status.size);

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 use crate::backend::Backend;
 use crate::config::{PoolOptions, ServerUrl};
 use crate::error::{Error, Role};
-use crate::topology::pool::{Checkout, Pool};
+use crate::topology::pool::{Alarm, Checkout, Pool};
 use crate::topology::rotation::Rotation;
 use crate::topology::stats::ServerStats;
 
@@ -117,13 +117,14 @@ impl<C: Backend> ServerPools<C> {
         server: Server,
         options: &Arc<PoolOptions>,
         rotation: &Arc<Rotation>,
+        alarm: &Arc<Alarm>,
     ) -> Self {
         let server = Arc::new(server);
         let writer = server
             .is_primary()
-            .then(|| Pool::new(&server, Role::Writer, options));
+            .then(|| Pool::new(&server, Role::Writer, options, alarm));
         Self {
-            reader: Pool::new(&server, Role::Reader, options),
+            reader: Pool::new(&server, Role::Reader, options, alarm),
             writer,
             options: Arc::clone(options),
             rotation: server
@@ -225,12 +226,18 @@ impl<C: Backend> ServerPools<C> {
     }
 }
 
+/// Pings the probe connection; when it is dead (its session killed, the server restarted),
+/// judges the server by a fresh one, so that the probe's own death does not take a healthy
+/// server out.
 async fn ping<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<(), crate::BoxError> {
-    if probe.is_none() {
-        *probe = Some(C::connect(server.url(), Role::Reader).await?);
+    if let Some(conn) = probe.as_mut() {
+        if conn.probe().await.is_ok() {
+            return Ok(());
+        }
+        *probe = None;
     }
-    match probe {
-        Some(conn) => Ok(conn.probe().await?),
-        None => Ok(()),
-    }
+    let mut conn = C::connect(server.url(), Role::Reader).await?;
+    conn.probe().await?;
+    *probe = Some(conn);
+    Ok(())
 }
