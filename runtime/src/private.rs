@@ -93,7 +93,7 @@ impl<D: Database> RouteCall<D> {
         &self,
         source: &'s mut (dyn ReadSource<D> + Send),
     ) -> Result<ReadLease<'s, D>, Error> {
-        let started = Instant::now();
+        let started = self.started();
         let mut lease = match source.read_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
                 let cluster = router.cluster::<D>()?;
@@ -115,7 +115,7 @@ impl<D: Database> RouteCall<D> {
         &self,
         source: &'s mut (dyn WriteSource<D> + Send),
     ) -> Result<WriteLease<'s, D>, Error> {
-        let started = Instant::now();
+        let started = self.started();
         let mut lease = match source.write_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
                 let cluster = router.cluster::<D>()?;
@@ -128,10 +128,15 @@ impl<D: Database> RouteCall<D> {
         Ok(lease)
     }
 
-    fn record(&self, server: &Server, started: Instant) {
-        if self.span.is_disabled() {
+    /// When the checkout started, if the span is there to record it: no clock read else.
+    fn started(&self) -> Option<Instant> {
+        (!self.span.is_disabled()).then(Instant::now)
+    }
+
+    fn record(&self, server: &Server, started: Option<Instant>) {
+        let Some(started) = started else {
             return;
-        }
+        };
         let wait = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.span.record("server", server.name());
         if let Some(host) = server.url().host() {

@@ -3,6 +3,8 @@
 //! and what to do when the connection died under it (retry a read elsewhere; tell a write's
 //! caller whether it may have been committed).
 
+use std::marker::PhantomData;
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::TransactionManager;
 
@@ -13,17 +15,29 @@ use crate::error::Error;
 use crate::session::Memo;
 use crate::topology::{Checkout, Cluster, Pooled, Server};
 
-/// The connection of one read call. Generated code holds it; it is not for direct use.
+/// The connection of one routed call, for a reader (`Lease<'s, D, ForRead>`) or a writer
+/// (`ForWrite`). Generated code holds it; it is not for direct use.
 #[doc(hidden)]
-pub struct ReadLease<'s, D: Database> {
+pub struct Lease<'s, D: Database, Role> {
     held: Held<'s, D>,
+    _role: PhantomData<Role>,
 }
 
-/// The connection of one write call. Generated code holds it; it is not for direct use.
+/// The lease of a read call.
 #[doc(hidden)]
-pub struct WriteLease<'s, D: Database> {
-    held: Held<'s, D>,
-}
+pub type ReadLease<'s, D> = Lease<'s, D, ForRead>;
+
+/// The lease of a write call.
+#[doc(hidden)]
+pub type WriteLease<'s, D> = Lease<'s, D, ForWrite>;
+
+/// The role of a read call's lease.
+#[doc(hidden)]
+pub enum ForRead {}
+
+/// The role of a write call's lease.
+#[doc(hidden)]
+pub enum ForWrite {}
 
 /// How a read call ended.
 #[doc(hidden)]
@@ -50,28 +64,24 @@ enum Conn<'s, C: Backend> {
     Kept(&'s mut Memo<C>),
 }
 
-impl<'s, D: Database> ReadLease<'s, D> {
-    pub(crate) fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
+impl<'s, D: Database, Role> Lease<'s, D, Role> {
+    fn new(held: Held<'s, D>) -> Self {
         Self {
-            held: Held::checkout(conn, cluster),
+            held,
+            _role: PhantomData,
         }
+    }
+
+    pub(crate) fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
+        Self::new(Held::checkout(conn, cluster))
     }
 
     pub(crate) fn borrow(conn: &'s mut Pooled<D::Connection>) -> Self {
-        Self {
-            held: Held::borrow(conn),
-        }
+        Self::new(Held::borrow(conn))
     }
 
     pub(crate) fn kept(memo: &'s mut Memo<D::Connection>, cluster: &'s Cluster<D>) -> Self {
-        Self {
-            held: Held::kept(memo, cluster),
-        }
-    }
-
-    /// The reader the function body gets.
-    pub fn reader(&mut self) -> Reader<'_, D> {
-        Reader::new(self.held.pooled())
+        Self::new(Held::kept(memo, cluster))
     }
 
     /// The server the call is on.
@@ -86,6 +96,13 @@ impl<'s, D: Database> ReadLease<'s, D> {
     /// The database's refusal, or a lost connection.
     pub async fn begin(&mut self) -> Result<(), Error> {
         self.held.begin().await
+    }
+}
+
+impl<D: Database> Lease<'_, D, ForRead> {
+    /// The reader the function body gets.
+    pub fn reader(&mut self) -> Reader<'_, D> {
+        Reader::new(self.held.pooled())
     }
 
     /// Ends the call. A call whose own connection died is retried when `may_retry` (its
@@ -104,42 +121,10 @@ impl<'s, D: Database> ReadLease<'s, D> {
     }
 }
 
-impl<'s, D: Database> WriteLease<'s, D> {
-    pub(crate) fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
-        Self {
-            held: Held::checkout(conn, cluster),
-        }
-    }
-
-    pub(crate) fn borrow(conn: &'s mut Pooled<D::Connection>) -> Self {
-        Self {
-            held: Held::borrow(conn),
-        }
-    }
-
-    pub(crate) fn kept(memo: &'s mut Memo<D::Connection>, cluster: &'s Cluster<D>) -> Self {
-        Self {
-            held: Held::kept(memo, cluster),
-        }
-    }
-
+impl<D: Database> Lease<'_, D, ForWrite> {
     /// The writer the function body gets.
     pub fn writer(&mut self) -> Writer<'_, D> {
         Writer::new(self.held.pooled())
-    }
-
-    /// The server the call is on.
-    pub fn server(&mut self) -> &Server {
-        &self.held.pooled().server
-    }
-
-    /// Opens a transaction (a savepoint when the caller's connection is in one already).
-    ///
-    /// # Errors
-    ///
-    /// The database's refusal, or a lost connection.
-    pub async fn begin(&mut self) -> Result<(), Error> {
-        self.held.begin().await
     }
 
     /// Ends the call: commits its transaction on `Ok`, rolls it back on `Err`. A write is

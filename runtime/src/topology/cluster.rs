@@ -77,7 +77,11 @@ impl<D: Database> Cluster<D> {
                 result => return result,
             }
         }
-        self.read_fallback()?.checkout(Role::Reader).await
+        let primary = self.read_fallback()?;
+        if !self.replicas.is_empty() {
+            self.read_fallbacks.fetch_add(1, Ordering::Relaxed);
+        }
+        primary.checkout(Role::Reader).await
     }
 
     /// The server a read would go to now, without checking a connection out.
@@ -114,11 +118,10 @@ impl<D: Database> Cluster<D> {
         self.rotation.pick().map(|index| &*self.replicas[index])
     }
 
+    /// Where reads go with no replica in rotation: the primary, unless the policy says to
+    /// fail (and there are replicas to wait for).
     fn read_fallback(&self) -> Result<&ServerPools<D::Connection>, Error> {
-        if self.replicas.is_empty() {
-            Ok(&self.primary)
-        } else if self.options.read_fallback == ReadFallback::Primary {
-            self.read_fallbacks.fetch_add(1, Ordering::Relaxed);
+        if self.replicas.is_empty() || self.options.read_fallback == ReadFallback::Primary {
             Ok(&self.primary)
         } else {
             Err(Error::NoServerAvailable {
