@@ -6,6 +6,8 @@ mod bind;
 mod crate_path;
 mod databases;
 mod errors;
+#[cfg(test)]
+mod expansions;
 mod membership;
 mod route;
 mod tables;
