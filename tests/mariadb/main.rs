@@ -3,17 +3,20 @@
 //! every test; each test works in databases of its own.
 //!
 //! The modules in `../replicated/` run on PostgreSQL too: `schema` gives them the same
-//! application on each backend.
+//! application on each backend, with `backend` for what differs.
 
+mod backend;
 #[path = "../replicated/binds.rs"]
 mod binds;
 #[path = "../replicated/failures.rs"]
 mod failures;
 #[path = "../replicated/net.rs"]
 mod net;
+#[path = "../replicated/read_only.rs"]
 mod read_only;
 #[path = "../replicated/replicas.rs"]
 mod replicas;
+#[path = "../replicated/schema.rs"]
 mod schema;
 #[path = "../replicated/transactions.rs"]
 mod transactions;

@@ -1,25 +1,26 @@
 //! The second line of defence: what slips past the types onto a reader (raw SQL marked
 //! `raw_read`, a side-effecting function inside a `SELECT`) fails with `Error::ReadOnly` and
-//! writes nothing, on a standby and on the primary when reads fall back to it.
+//! writes nothing, on a replica and on the primary when reads fall back to it (through the
+//! read-only session alone).
 
 use diesel::sql_types::BigInt;
 use diesel_route::prelude::*;
 use diesel_route::{DatabaseConfig, Error, Router, raw_read};
 
+use crate::backend;
 use crate::schema::{App, whoami};
 use crate::{Databases, Reader};
 
 #[route(read)]
 async fn sneak_in(conn: &mut Reader, name: &str) -> diesel_route::Result<usize> {
-    let insert = diesel::sql_query("INSERT INTO items (name) VALUES ($1)")
-        .bind::<diesel::sql_types::Text, _>(name);
+    let insert = diesel::sql_query(backend::INSERT_ITEM).bind::<diesel::sql_types::Text, _>(name);
     Ok(raw_read(insert).execute(conn).await?)
 }
 
-/// `nextval` writes the sequence: the types see only a `SELECT`.
+/// Taking a sequence's next value writes the sequence: the types see only a `SELECT`.
 #[route(read)]
 async fn advance_sequence(conn: &mut Reader) -> diesel_route::Result<i64> {
-    let next = diesel::dsl::sql::<BigInt>("nextval('items_id_seq')");
+    let next = diesel::dsl::sql::<BigInt>(backend::NEXT_VALUE);
     Ok(diesel::select(next).get_result(conn).await?)
 }
 
@@ -32,8 +33,12 @@ fn assert_nothing_written(app: &App) {
             "0",
             "{server:?}"
         );
-        let called = app.sql(&server, "SELECT is_called FROM items_id_seq");
-        assert_eq!(called, "f", "the sequence moved on {server:?}");
+        let (query, unmoved) = backend::SEQUENCE_UNMOVED;
+        assert_eq!(
+            app.sql(&server, query),
+            unmoved,
+            "the sequence moved on {server:?}"
+        );
     }
 }
 

@@ -1,10 +1,13 @@
-//! The application under test, and each test's databases on the shared cluster.
+//! The application under test, the same on every backend, and each test's databases on the
+//! shared cluster. What differs per backend (the cluster, the schema's SQL, how a server
+//! tells who it is) comes from the binary's `backend` module.
 
-use diesel::sql_types::{Bool, Integer, Text};
 use diesel_route::prelude::*;
 use diesel_route::{DatabaseConfig, Router, raw_read};
-use harness::{PgCluster, ServerRef};
+use harness::ServerRef;
 
+pub(crate) use crate::backend::url_as;
+use crate::backend::{self, Cluster, IDENTITY, Identity, SCHEMA};
 use crate::{Databases, Reader, Writer, other};
 
 diesel::table! {
@@ -32,37 +35,6 @@ pub(crate) struct Event {
     pub(crate) kind: String,
 }
 
-const SCHEMA: &str = "
-    CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);
-    CREATE TABLE events (id serial PRIMARY KEY, kind text NOT NULL);
-";
-
-/// Which server answered a query, as the server itself says.
-#[derive(QueryableByName, Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Identity {
-    #[diesel(sql_type = Bool)]
-    pub(crate) in_recovery: bool,
-    #[diesel(sql_type = Integer)]
-    pub(crate) port: i32,
-    #[diesel(sql_type = Text)]
-    pub(crate) database: String,
-}
-
-const IDENTITY: &str = "SELECT pg_is_in_recovery() AS in_recovery, \
-                        inet_server_port() AS port, current_database()::text AS database";
-
-impl Identity {
-    /// The harness's name for the server, checking what the server says of itself.
-    pub(crate) fn server(&self, cluster: &PgCluster) -> ServerRef {
-        let port = u16::try_from(self.port).expect("a port");
-        let server = cluster
-            .server_by_port(port)
-            .expect("a server of the cluster");
-        assert_eq!(self.in_recovery, !server.is_primary, "{self:?}");
-        server
-    }
-}
-
 /// Where a routed call ran: the server the router says, and the server's own answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Ran {
@@ -73,7 +45,7 @@ pub(crate) struct Ran {
 
 impl Ran {
     /// Checks that the router's word and the server's agree; returns the server.
-    pub(crate) fn server(&self, cluster: &PgCluster) -> ServerRef {
+    pub(crate) fn server(&self, cluster: &Cluster) -> ServerRef {
         let server = self.identity.server(cluster);
         assert_eq!(
             (self.routed_to.as_str(), self.routed_port),
@@ -140,33 +112,28 @@ async fn create_other_schema(conn: &mut Writer<other>) -> diesel_route::Result<(
     Ok(conn.batch_execute(SCHEMA).await?)
 }
 
-/// `postgres://USER:PASSWORD@127.0.0.1:PORT/app`.
-pub(crate) fn url_as(user: &str, password: &str, port: u16) -> String {
-    format!("postgres://{user}:{password}@127.0.0.1:{port}/app")
-}
-
 /// A test's two databases on the shared cluster, `NAME` for `default` and `NAME_other` for
-/// `other`, each with the schema, replicated to the standbys.
+/// `other`, each with the schema, replicated to the replicas.
 pub(crate) struct App {
-    pub(crate) cluster: &'static PgCluster,
+    pub(crate) cluster: &'static Cluster,
     pub(crate) router: Router,
     /// The database of `default`.
     pub(crate) db: String,
     /// The database of `other`.
     pub(crate) other_db: String,
-    /// The primary's and the standbys' URLs of the database of `default`.
+    /// The primary's and the replicas' URLs of the database of `default`.
     pub(crate) urls: (String, Vec<String>),
-    /// The primary's and the standbys' URLs of the database of `other`.
+    /// The primary's and the replicas' URLs of the database of `other`.
     pub(crate) other_urls: (String, Vec<String>),
 }
 
 impl App {
     /// The cluster every test shares, or `None` as in [`App::start`].
-    pub(crate) fn shared_cluster() -> Option<&'static PgCluster> {
-        harness::shared_pg_cluster_or_skip()
+    pub(crate) fn shared_cluster() -> Option<&'static Cluster> {
+        backend::shared_cluster()
     }
 
-    /// `None` where PostgreSQL is missing (the harness says so, or fails under `CI=true`).
+    /// `None` where the servers are missing (the harness says so, or fails under `CI=true`).
     pub(crate) async fn start(name: &str) -> Option<App> {
         App::start_with(name, |config| config).await
     }
@@ -203,13 +170,13 @@ impl App {
         })
     }
 
-    /// `sql` run on `server` in the database of `default`, past the router.
+    /// `sql` run as the superuser on `server` in the database of `default`, past the router.
     pub(crate) fn sql(&self, server: &ServerRef, sql: &str) -> String {
-        self.cluster.sql_in(server, &self.db, sql)
+        backend::sql_in(self.cluster, server, &self.db, sql)
     }
 
-    /// `sql` run on `server` in the database of `other`, past the router.
+    /// `sql` run as the superuser on `server` in the database of `other`, past the router.
     pub(crate) fn sql_in_other(&self, server: &ServerRef, sql: &str) -> String {
-        self.cluster.sql_in(server, &self.other_db, sql)
+        backend::sql_in(self.cluster, server, &self.other_db, sql)
     }
 }
