@@ -1,4 +1,4 @@
-//! The replica selection step alone (`__private::pick_reader`): which server a read goes
+//! The replica selection step alone (`Router::pick_reader`, hidden): which server a read goes
 //! to, with 0, 2 and 8 replicas configured. No connection is opened: pools connect lazily,
 //! so the URLs need not be reachable.
 //!
@@ -34,7 +34,8 @@ fn benches(c: &mut Criterion) {
         let router = router(replicas);
         group.bench_function(format!("{replicas}_replicas"), |b| {
             b.iter(|| {
-                diesel_route::__private::pick_reader::<default>(black_box(&router))
+                black_box(&router)
+                    .pick_reader::<default>()
                     .map(std::ptr::from_ref)
             });
         });

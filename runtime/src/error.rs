@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::topology::Server;
+use crate::server::Server;
 
 /// A `Result` whose error is [`Error`]: what routed functions usually return.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

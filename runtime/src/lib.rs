@@ -67,15 +67,22 @@
 //! - `axum`: [`axum::SessionLayer`] and the [`axum::RequestSession`] extractor: a
 //!   [`Session`] per request.
 
+// The layers, each using only those above it: URLs and server identities, errors,
+// configuration, backends, databases, topology (pools, clusters, the router), typed
+// connections and their leases, the query checks, sessions, routed calls, integrations.
 mod backend;
+mod call;
 mod config;
 mod database;
 mod error;
 pub mod prelude;
 mod query;
 mod roles;
+mod seal;
+mod server;
 mod session;
 mod topology;
+mod url;
 
 #[cfg(feature = "axum")]
 #[path = "integrations/axum.rs"]
@@ -92,14 +99,17 @@ pub use crate::backend::MysqlConnection;
 pub use crate::backend::PgConnection;
 #[cfg(feature = "sqlite")]
 pub use crate::backend::SqliteConnection;
-pub use crate::config::{DatabaseConfig, ReadFallback, ServerUrl};
-pub use crate::database::{Catalog, Database};
+pub use crate::call::source::{ReadSource, WriteSource};
+pub use crate::config::{DatabaseConfig, ReadFallback};
+pub use crate::database::Database;
 pub use crate::error::{BoxError, Error, Result, Role};
 pub use crate::query::{InDatabase, RawSql, ReadQuery, RunQueryDsl, raw_read, raw_write};
-pub use crate::roles::{ReadSource, Reader, TypedConnection, WriteSource, Writer};
+pub use crate::roles::{Reader, TypedConnection, Writer};
+pub use crate::server::Server;
 pub use crate::session::Session;
 pub use crate::topology::{
-    DatabaseStats, ErrorCounts, PoolStats, Router, RouterBuilder, Server, ServerStats, Stats,
+    Catalog, DatabaseStats, ErrorCounts, PoolStats, Router, RouterBuilder, ServerStats, Stats,
 };
+pub use crate::url::ServerUrl;
 #[doc(inline)]
 pub use diesel_route_macros::{bind, databases, route, tables};

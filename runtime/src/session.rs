@@ -13,14 +13,13 @@ use std::pin::Pin;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, TransactionManager};
 
-use crate::__private::Sealed;
 use crate::backend::Backend;
 use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::roles::lease::commit_failed;
-use crate::roles::source::{Origin, Via};
-use crate::roles::{ReadLease, ReadSource, WriteLease, WriteSource};
-use crate::topology::{Checkout, Router, Server};
+use crate::roles::{ReadLease, WriteLease};
+use crate::server::Server;
+use crate::topology::{Checkout, Router};
 
 /// The database connections of one request: checked out the first time a routed call needs
 /// them, kept for the rest of the request, given back when it ends.
@@ -98,13 +97,11 @@ struct Connections<D: Database> {
     writer: Option<Memo<D::Connection>>,
 }
 
-/// A connection a session keeps, and what its calls learnt about it.
-pub(crate) struct Memo<C: Backend> {
-    pub(crate) conn: Checkout<C>,
-    /// A call found it dead: the session checks out another, or fails its request.
-    pub(crate) lost: bool,
+/// A connection a session keeps.
+struct Memo<C: Backend> {
+    conn: Checkout<C>,
     /// The session's request transaction is open on it.
-    pub(crate) transaction: bool,
+    transaction: bool,
 }
 
 impl Router {
@@ -138,6 +135,11 @@ impl Session {
     pub fn in_span(mut self, span: tracing::Span) -> Self {
         self.span = span;
         self
+    }
+
+    /// The span calls fall back to as their parent.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// The servers of the connections the session holds now, with their roles: what a
@@ -182,13 +184,18 @@ impl Session {
         let held = connections::<D>(&mut self.databases);
         held.forget_lost(self.commit_on_success)?;
         if let Some(writer) = &mut held.writer {
-            return Ok(ReadLease::kept(writer, cluster));
+            return Ok(ReadLease::kept(
+                &mut writer.conn,
+                cluster,
+                writer.transaction,
+            ));
         }
         let reader = match held.reader.take() {
             Some(reader) => reader,
             None => Memo::new(cluster.reader().await?, false),
         };
-        Ok(ReadLease::kept(held.reader.insert(reader), cluster))
+        let reader = held.reader.insert(reader);
+        Ok(ReadLease::kept(&mut reader.conn, cluster, false))
     }
 
     /// The lease of a write call of database `D`: through the session's writer, checked out
@@ -210,7 +217,12 @@ impl Session {
                 Memo::new(conn, transaction)
             }
         };
-        Ok(WriteLease::kept(held.writer.insert(writer), cluster))
+        let writer = held.writer.insert(writer);
+        Ok(WriteLease::kept(
+            &mut writer.conn,
+            cluster,
+            writer.transaction,
+        ))
     }
 }
 
@@ -249,11 +261,12 @@ async fn end(databases: Vec<Box<dyn AnyConnections>>, mut commit: bool) -> Resul
 
 impl<C: Backend> Memo<C> {
     fn new(conn: Checkout<C>, transaction: bool) -> Self {
-        Self {
-            conn,
-            lost: false,
-            transaction,
-        }
+        Self { conn, transaction }
+    }
+
+    /// Whether a call found the connection dead.
+    fn lost(&self) -> bool {
+        self.conn.is_lost()
     }
 
     /// How many transactions (the outermost, then savepoints) are open on the connection;
@@ -284,10 +297,11 @@ impl<C: Backend> Memo<C> {
     async fn end(mut self, commit: bool, database: &'static str) -> Result<(), Error> {
         let expected = u32::from(self.transaction);
         let open = self.open_transactions();
-        if commit && self.lost && self.transaction {
+        let lost = self.lost();
+        if commit && lost && self.transaction {
             return Err(transaction_lost(database));
         }
-        if !commit || self.lost || open == Some(0) {
+        if !commit || lost || open == Some(0) {
             self.roll_back_all().await;
             return Ok(());
         }
@@ -313,10 +327,10 @@ impl<D: Database> Connections<D> {
     /// except a writer that held the request's transaction: its writes are gone, and
     /// carrying on elsewhere would commit half a request.
     fn forget_lost(&mut self, transaction: bool) -> Result<(), Error> {
-        if self.reader.as_ref().is_some_and(|memo| memo.lost) {
+        if self.reader.as_ref().is_some_and(Memo::lost) {
             self.reader = None;
         }
-        if self.writer.as_ref().is_some_and(|memo| memo.lost) {
+        if self.writer.as_ref().is_some_and(Memo::lost) {
             if transaction {
                 return Err(transaction_lost(D::KEY));
             }
@@ -387,26 +401,6 @@ impl Drop for Session {
                 let _ = end(databases, false).await;
             });
         }
-    }
-}
-
-impl<D: Database> ReadSource<D> for Session {
-    fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
-        Origin(Via::Session(self))
-    }
-
-    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
-        Some(&self.span)
-    }
-}
-
-impl<D: Database> WriteSource<D> for Session {
-    fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
-        Origin(Via::Session(self))
-    }
-
-    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
-        Some(&self.span)
     }
 }
 

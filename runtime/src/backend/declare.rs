@@ -3,6 +3,18 @@
 //! keyword the user wrote, and to another backend's connection type, so that the one error
 //! is the only one.
 
+/// Names a type in a position where an error is also emitted: the stand-in connection type
+/// of a backend whose feature is off.
+#[doc(hidden)]
+pub trait StandIn<const ERROR: usize> {
+    /// `Self`.
+    type Is;
+}
+
+impl<T, const ERROR: usize> StandIn<ERROR> for T {
+    type Is = T;
+}
+
 macro_rules! backend_macro {
     ($name:ident, $feature:literal, $connection:ident) => {
         #[cfg(feature = $feature)]

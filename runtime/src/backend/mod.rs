@@ -10,8 +10,8 @@ use diesel::QueryResult;
 use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::PoolableConnection;
 
-use crate::config::ServerUrl;
 use crate::error::{BoxError, Role};
+use crate::url::ServerUrl;
 
 mod declare;
 #[cfg(feature = "mysql")]
@@ -21,6 +21,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use declare::StandIn;
 #[cfg(feature = "mysql")]
 pub use mysql::MysqlConnection;
 #[cfg(feature = "postgres")]

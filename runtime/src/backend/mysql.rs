@@ -4,8 +4,8 @@ use diesel::QueryResult;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 
 use super::{Backend, sealed};
-use crate::config::ServerUrl;
 use crate::error::{BoxError, Role};
+use crate::url::ServerUrl;
 
 /// diesel-async's MySQL/MariaDB connection; declare it with `default: mysql`.
 pub type MysqlConnection = diesel_async::AsyncMysqlConnection;

@@ -5,8 +5,8 @@ use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 
 use super::{Backend, sealed};
-use crate::config::ServerUrl;
 use crate::error::{BoxError, Role};
+use crate::url::ServerUrl;
 
 /// diesel-async's PostgreSQL connection; declare it with `default: postgres`.
 pub type PgConnection = diesel_async::AsyncPgConnection;

@@ -5,8 +5,8 @@ use diesel::{Connection, QueryResult};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
 use super::{Backend, sealed};
-use crate::config::ServerUrl;
 use crate::error::{BoxError, Role};
+use crate::url::ServerUrl;
 
 /// diesel's SQLite connection behind diesel-async's `SyncConnectionWrapper`, which runs it on
 /// tokio's blocking threads; declare it with `default: sqlite`.

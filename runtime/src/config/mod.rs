@@ -2,16 +2,12 @@
 //! environment, validated when the router is built.
 
 mod env;
-mod url;
 
 use std::fmt;
 use std::time::Duration;
 
-pub use self::url::ServerUrl;
-pub(crate) use self::url::{one_of, redact_text};
-use crate::backend::Backend;
 use crate::error::Error;
-use crate::topology::MAX_REPLICAS;
+use crate::url::redact_text;
 
 /// The servers of one database and the options of their pools.
 ///
@@ -78,20 +74,6 @@ impl Default for PoolOptions {
 }
 
 impl PoolOptions {
-    /// A connection idle for longer is pinged on checkout. One second by default: a
-    /// connection used that recently is almost surely alive, and the reads that find it dead
-    /// anyway are retried. Writes cannot be retried, so backends that cannot see a killed
-    /// session without a round trip (MySQL/MariaDB) ping every writer checkout unless
-    /// configured otherwise.
-    pub(crate) fn ping_after<C: crate::Backend>(&self, role: crate::Role) -> Duration {
-        const DEFAULT: Duration = Duration::from_secs(1);
-        let backend = match role {
-            crate::Role::Writer => C::WRITER_PING_AFTER,
-            crate::Role::Reader => None,
-        };
-        self.ping_after.or(backend).unwrap_or(DEFAULT)
-    }
-
     /// How often the maintenance task looks at pools: often enough for the health checks, the
     /// keepalive and the idle timeout.
     pub(crate) fn maintenance_tick(&self) -> Duration {
@@ -301,31 +283,13 @@ impl DatabaseConfig {
         env::load(key, |name| std::env::var(name).ok())
     }
 
-    /// Checks every setting for backend `B`; errors name the setting and the problem.
-    pub(crate) fn validate<B: Backend>(&self, key: &str) -> Result<Servers, Error> {
-        let fail = |setting: Setting, problem: String| {
-            Error::config(key, self.setting_name(setting), problem)
-        };
-        let primary = B::parse_url(&self.primary).map_err(|p| fail(Setting::Url, p))?;
-        let replicas = self
-            .replicas
-            .iter()
-            .map(|url| B::parse_url(url).map_err(|p| fail(Setting::ReplicaUrls, p)))
-            .collect::<Result<Vec<_>, _>>()?;
-        if replicas.len() > MAX_REPLICAS {
-            let problem = format!(
-                "names {} replicas, more than {MAX_REPLICAS}",
-                replicas.len()
-            );
-            return Err(fail(Setting::ReplicaUrls, problem));
-        }
-        self.validate_pool()
-            .map_err(|(setting, problem)| fail(setting, problem.into()))?;
-        B::prepare_primary(&primary).map_err(|p| fail(Setting::Url, p))?;
-        Ok(Servers { primary, replicas })
+    /// Checks the pool options; errors name the setting and the problem.
+    pub(crate) fn check_pool(&self, key: &str) -> Result<(), Error> {
+        self.pool_problem()
+            .map_err(|(setting, problem)| Error::config(key, self.setting_name(setting), problem))
     }
 
-    fn validate_pool(&self) -> Result<(), (Setting, &'static str)> {
+    fn pool_problem(&self) -> Result<(), (Setting, &'static str)> {
         let pool = &self.pool;
         let positive = |setting, duration: Duration| match duration.is_zero() {
             true => Err((setting, "must be longer than zero")),
@@ -356,12 +320,6 @@ impl DatabaseConfig {
             Origin::Env { prefix } => format!("{prefix}{}", setting.env_suffix()),
         }
     }
-}
-
-/// The checked URLs of a database's servers.
-pub(crate) struct Servers {
-    pub(crate) primary: ServerUrl,
-    pub(crate) replicas: Vec<ServerUrl>,
 }
 
 impl fmt::Debug for DatabaseConfig {

@@ -59,11 +59,10 @@ use ::axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::__private::Sealed;
+use crate::call::source::{Origin, ReadSource, WriteSource};
 use crate::database::Database;
 use crate::error::Error;
-use crate::roles::source::Origin;
-use crate::roles::{ReadSource, WriteSource};
+use crate::seal::Sealed;
 use crate::session::Session;
 use crate::topology::Router;
 

@@ -17,10 +17,10 @@ use diesel_async::return_futures::{GetResult, LoadFuture};
 
 pub use self::membership::{InDatabase, SameDatabase};
 pub use self::raw::{RawSql, raw_read, raw_write};
-pub use self::read_only::{BatchExecuteOnReader, ReadQuery};
-use crate::__private::Sealed;
+pub use self::read_only::ReadQuery;
 use crate::database::Database;
 use crate::roles::{Reader, TypedConnection, Writer};
+use crate::seal::Sealed;
 
 /// The diesel-async connection under a typed connection.
 type RawConnection<C> = <<C as TypedConnection>::Database as Database>::Connection;

@@ -31,17 +31,6 @@ impl<ST, QS, DB, GB> sealed::Sealed for BoxedSelectStatement<'_, ST, QS, DB, GB>
 impl<Conn, Q> ReadQuery<Conn> for RawSql<Q, ReadOnly> {}
 impl<Q> sealed::Sealed for RawSql<Q, ReadOnly> {}
 
-/// Never implemented: the bound of `Reader::batch_execute`, which exists only to say why a
-/// reader has no such method.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "a reader of database `{Self}` cannot run `batch_execute`: raw SQL batches may write",
-    label = "this call needs a writer",
-    note = "run it on the `Writer` of a `#[route(write)]` function",
-    note = "raw SQL that only reads runs on a reader as `diesel_route::raw_read(diesel::sql_query(...))`"
-)]
-pub trait BatchExecuteOnReader {}
-
 mod sealed {
     pub trait Sealed {}
 }

@@ -12,8 +12,8 @@ use super::{Reader, Writer};
 use crate::backend::Backend;
 use crate::database::Database;
 use crate::error::Error;
-use crate::session::Memo;
-use crate::topology::{Checkout, Cluster, Pooled, Server};
+use crate::server::Server;
+use crate::topology::{Checkout, Cluster, Pooled};
 
 /// The connection of one routed call, for a reader (`Lease<'s, D, ForRead>`) or a writer
 /// (`ForWrite`). Generated code holds it; it is not for direct use.
@@ -54,14 +54,16 @@ struct Held<'s, D: Database> {
     /// `None` for a borrowed one, which the caller's own call settles.
     cluster: Option<&'s Cluster<D>>,
     in_transaction: bool,
+    /// The connection holds a request session's transaction, begun before this call.
+    in_request_transaction: bool,
 }
 
 enum Conn<'s, C: Backend> {
     Checkout(Checkout<C>),
     Borrowed(&'s mut Pooled<C>),
-    /// A request session's connection: kept by the session after the call, which learns
-    /// here when it died.
-    Kept(&'s mut Memo<C>),
+    /// A request session's connection: settled like a checkout, but kept by the session
+    /// after the call.
+    Kept(&'s mut Pooled<C>),
 }
 
 impl<'s, D: Database, Role> Lease<'s, D, Role> {
@@ -80,8 +82,14 @@ impl<'s, D: Database, Role> Lease<'s, D, Role> {
         Self::new(Held::borrow(conn))
     }
 
-    pub(crate) fn kept(memo: &'s mut Memo<D::Connection>, cluster: &'s Cluster<D>) -> Self {
-        Self::new(Held::kept(memo, cluster))
+    /// A request session's connection; `in_request_transaction` when the session's
+    /// transaction is open on it.
+    pub(crate) fn kept(
+        conn: &'s mut Pooled<D::Connection>,
+        cluster: &'s Cluster<D>,
+        in_request_transaction: bool,
+    ) -> Self {
+        Self::new(Held::kept(conn, cluster, in_request_transaction))
     }
 
     /// The server the call is on.
@@ -132,7 +140,7 @@ impl<D: Database> Lease<'_, D, ForWrite> {
     /// committed (a statement outside a transaction may have been; an uncommitted
     /// transaction was rolled back by the server).
     pub async fn finish<R>(mut self, result: R, outcome: &Outcome<R>) -> R {
-        let in_transaction = self.held.in_transaction || self.held.in_session_transaction();
+        let in_transaction = self.held.in_transaction || self.held.in_request_transaction;
         let result = self.held.settle(result, outcome).await;
         if outcome.is_ok(&result) || !self.held.lost().await {
             return result;
@@ -153,6 +161,7 @@ impl<'s, D: Database> Held<'s, D> {
             conn: Conn::Checkout(conn),
             cluster: Some(cluster),
             in_transaction: false,
+            in_request_transaction: false,
         }
     }
 
@@ -161,30 +170,30 @@ impl<'s, D: Database> Held<'s, D> {
             conn: Conn::Borrowed(conn),
             cluster: None,
             in_transaction: false,
+            in_request_transaction: false,
         }
     }
 
     /// A session's connection is settled like one checked out for the call (the cluster
     /// hears of its death), but stays with the session.
-    fn kept(memo: &'s mut Memo<D::Connection>, cluster: &'s Cluster<D>) -> Self {
+    fn kept(
+        conn: &'s mut Pooled<D::Connection>,
+        cluster: &'s Cluster<D>,
+        in_request_transaction: bool,
+    ) -> Self {
         Self {
-            conn: Conn::Kept(memo),
+            conn: Conn::Kept(conn),
             cluster: Some(cluster),
             in_transaction: false,
+            in_request_transaction,
         }
     }
 
     fn pooled(&mut self) -> &mut Pooled<D::Connection> {
         match &mut self.conn {
             Conn::Checkout(conn) => conn,
-            Conn::Borrowed(conn) => conn,
-            Conn::Kept(memo) => &mut memo.conn,
+            Conn::Borrowed(conn) | Conn::Kept(conn) => conn,
         }
-    }
-
-    /// Whether the connection is in its session's request transaction.
-    fn in_session_transaction(&self) -> bool {
-        matches!(&self.conn, Conn::Kept(memo) if memo.transaction)
     }
 
     async fn begin(&mut self) -> Result<(), Error> {
@@ -232,10 +241,8 @@ impl<'s, D: Database> Held<'s, D> {
         let lost = conn.raw.is_lost().await;
         conn.counters.failed_call(lost);
         if lost {
+            conn.mark_lost();
             cluster.connection_lost(&conn.server);
-            if let Conn::Kept(memo) = &mut self.conn {
-                memo.lost = true;
-            }
         }
         lost
     }

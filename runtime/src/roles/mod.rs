@@ -2,7 +2,6 @@
 //! [`Writer`] runs any query. Both are bound to one database.
 
 pub(crate) mod lease;
-pub(crate) mod source;
 
 use std::marker::PhantomData;
 
@@ -10,10 +9,10 @@ use diesel::QueryResult;
 use diesel_async::SimpleAsyncConnection;
 
 pub use self::lease::{ReadLease, WriteLease};
-pub use self::source::{ReadSource, WriteSource};
-use crate::__private::Sealed;
 use crate::database::Database;
-use crate::topology::{Pooled, Server};
+use crate::seal::Sealed;
+use crate::server::Server;
+use crate::topology::Pooled;
 
 /// A read-only connection to database `D`, given to `#[route(read)]` functions.
 ///
@@ -47,6 +46,11 @@ impl<'c, D: Database> Reader<'c, D> {
         }
     }
 
+    /// The pooled connection, lent to a routed call this one makes.
+    pub(crate) fn pooled(&mut self) -> &mut Pooled<D::Connection> {
+        self.conn
+    }
+
     /// The server this connection is on: a replica, or the primary when reads fall back to
     /// it (or when a writer is lent as a reader).
     pub fn server(&self) -> &Server {
@@ -59,7 +63,7 @@ impl<'c, D: Database> Reader<'c, D> {
     #[doc(hidden)]
     pub fn batch_execute(&mut self, _sql: &str) -> std::future::Ready<QueryResult<()>>
     where
-        D: crate::query::BatchExecuteOnReader,
+        D: BatchExecuteOnReader,
     {
         unreachable!("`BatchExecuteOnReader` has no implementation")
     }
@@ -71,6 +75,11 @@ impl<'c, D: Database> Writer<'c, D> {
             conn,
             _database: PhantomData,
         }
+    }
+
+    /// The pooled connection, lent to a routed call this one makes.
+    pub(crate) fn pooled(&mut self) -> &mut Pooled<D::Connection> {
+        self.conn
     }
 
     /// The server this connection is on: the primary.
@@ -142,3 +151,14 @@ impl<D: Database> std::fmt::Debug for Writer<'_, D> {
             .finish()
     }
 }
+
+/// Never implemented: the bound of `Reader::batch_execute`, which exists only to say why a
+/// reader has no such method.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a reader of database `{Self}` cannot run `batch_execute`: raw SQL batches may write",
+    label = "this call needs a writer",
+    note = "run it on the `Writer` of a `#[route(write)]` function",
+    note = "raw SQL that only reads runs on a reader as `diesel_route::raw_read(diesel::sql_query(...))`"
+)]
+pub trait BatchExecuteOnReader {}

@@ -14,11 +14,13 @@ use crate::backend::Backend;
 use crate::config::{DatabaseConfig, PoolOptions, ReadFallback};
 use crate::database::Database;
 use crate::error::{Error, Role};
+use crate::server::{Server, ServerKind};
+use crate::topology::Checkout;
+use crate::topology::catalog::Servers;
 use crate::topology::pool::Alarm;
 use crate::topology::rotation::Rotation;
 use crate::topology::server::ServerPools;
 use crate::topology::stats::DatabaseStats;
-use crate::topology::{Checkout, Server, ServerKind};
 
 pub(crate) struct Cluster<D: Database> {
     primary: Arc<ServerPools<D::Connection>>,
@@ -32,7 +34,7 @@ pub(crate) struct Cluster<D: Database> {
 impl<D: Database> Cluster<D> {
     /// Validates the configuration and builds the pools; no connection is opened yet.
     pub(crate) fn build(config: &DatabaseConfig) -> Result<Self, Error> {
-        let servers = config.validate::<D::Connection>(D::KEY)?;
+        let servers = Servers::of::<D::Connection>(config, D::KEY)?;
         let options = Arc::new(config.pool.clone());
         let rotation = Arc::new(Rotation::all(servers.replicas.len()));
         let alarm = Arc::new(Alarm::default());

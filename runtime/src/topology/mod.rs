@@ -1,6 +1,7 @@
 //! Who serves a call: the [`Router`] holds one cluster per declared database, a cluster
 //! holds a primary and its replicas, and each server has its pools.
 
+mod catalog;
 mod cluster;
 #[cfg(feature = "migrations")]
 mod migrations;
@@ -10,10 +11,8 @@ mod router;
 mod server;
 mod stats;
 
+pub use self::catalog::{Catalog, Declared};
 pub(crate) use self::cluster::{AnyCluster, Cluster};
 pub(crate) use self::pool::{Checkout, Pooled};
-pub(crate) use self::rotation::MAX_REPLICAS;
 pub use self::router::{Router, RouterBuilder};
-pub use self::server::Server;
-pub(crate) use self::server::ServerKind;
 pub use self::stats::{DatabaseStats, ErrorCounts, PoolStats, ServerStats, Stats};

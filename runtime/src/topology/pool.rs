@@ -17,7 +17,7 @@ use diesel_async::pooled_connection::PoolableConnection;
 use crate::backend::Backend;
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role};
-use crate::topology::Server;
+use crate::server::Server;
 use crate::topology::stats::{PoolCounters, PoolStats};
 
 /// The pool of one server and one role.
@@ -58,6 +58,8 @@ pub(crate) struct Pooled<C> {
     expires_at: Option<Instant>,
     last_used: Instant,
     suspect: bool,
+    /// A call found it dead: never handed out again.
+    lost: bool,
     /// The cluster's alarm and the pool's keepalive round at its last ping (or opening):
     /// when either moved on since, it is pinged before its next use.
     checked: Checked,
@@ -87,6 +89,17 @@ impl<C: Backend> Pooled<C> {
     /// connection dying.
     pub(crate) fn mark_suspect(&mut self) {
         self.suspect = true;
+    }
+
+    /// A call found it dead: the pool retires it, a session holding it checks out another
+    /// (or fails its request, when its transaction died with it).
+    pub(crate) fn mark_lost(&mut self) {
+        self.lost = true;
+    }
+
+    /// Whether a call found it dead.
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost
     }
 
     fn idle_for(&self) -> Duration {
@@ -132,6 +145,7 @@ impl<C: Backend> managed::Manager for Manager<C> {
                 .map(|max| Instant::now() + jittered(max)),
             last_used: Instant::now(),
             suspect: false,
+            lost: false,
             checked: self.checked(),
         }))
     }
@@ -173,7 +187,7 @@ impl<C: Backend> Manager<C> {
 
     /// Why a connection must not be handed out again, if it must not.
     fn retire_reason(&self, conn: &mut Pooled<C>, now: Instant) -> Option<&'static str> {
-        if PoolableConnection::is_broken(&mut conn.raw) {
+        if conn.lost || PoolableConnection::is_broken(&mut conn.raw) {
             Some("left in a transaction, or closed by the server")
         } else if conn.generation != self.generation.load(Ordering::Relaxed) {
             Some("disposed of")
@@ -183,6 +197,19 @@ impl<C: Backend> Manager<C> {
             None
         }
     }
+}
+
+/// A connection idle for longer is pinged on checkout. One second by default: a connection
+/// used that recently is almost surely alive, and the reads that find it dead anyway are
+/// retried. Writes cannot be retried, so backends that cannot see a killed session without a
+/// round trip (MySQL/MariaDB) ping every writer checkout unless configured otherwise.
+fn ping_after<C: Backend>(options: &PoolOptions, role: Role) -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(1);
+    let backend = match role {
+        Role::Writer => C::WRITER_PING_AFTER,
+        Role::Reader => None,
+    };
+    options.ping_after.or(backend).unwrap_or(DEFAULT)
 }
 
 /// Up to 10% shorter than `max`, at random, so that connections opened together are not
@@ -209,7 +236,7 @@ impl<C: Backend> Pool<C> {
             role,
             options: Arc::clone(options),
             counters: Arc::default(),
-            ping_after: options.ping_after::<C>(role),
+            ping_after: ping_after::<C>(options, role),
             generation: AtomicU64::new(0),
             alarm: Arc::clone(alarm),
             keepalive_round: AtomicU64::new(0),

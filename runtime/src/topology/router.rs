@@ -3,10 +3,11 @@
 use std::sync::{Arc, Once};
 
 use crate::config::{DatabaseConfig, Setting};
-use crate::database::{Catalog, Declared};
+use crate::database::Database;
 use crate::error::Error;
+use crate::server::Server;
 use crate::topology::stats::Stats;
-use crate::topology::{AnyCluster, Cluster};
+use crate::topology::{AnyCluster, Catalog, Cluster, Declared};
 
 /// Holds the pools of every declared database and hands out connections to routed
 /// functions. Cheap to clone: clones share the pools.
@@ -95,8 +96,19 @@ impl Router {
         Ok(())
     }
 
+    /// The replica selection step alone, for benchmarks: the server a read of `D` would go
+    /// to.
+    ///
+    /// # Errors
+    ///
+    /// When `D` is not in the router, or no server can serve reads.
+    #[doc(hidden)]
+    pub fn pick_reader<D: Database>(&self) -> Result<&Server, Error> {
+        self.cluster::<D>()?.pick_reader().map(|server| &**server)
+    }
+
     /// The cluster of database `D`.
-    pub(crate) fn cluster<D: crate::Database>(&self) -> Result<&Cluster<D>, Error> {
+    pub(crate) fn cluster<D: Database>(&self) -> Result<&Cluster<D>, Error> {
         self.start_maintenance();
         self.clusters
             .iter()
@@ -196,7 +208,7 @@ impl RouterBuilder {
             "RouterBuilder::database",
             format!(
                 "names a database that is not declared; `databases!` declares {}",
-                crate::config::one_of(&keys)
+                crate::url::one_of(&keys)
             ),
         ))
     }

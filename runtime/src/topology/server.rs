@@ -1,5 +1,4 @@
-//! One server of a cluster: who it is (for errors, traces and callers), its pools, and
-//! whether reads may go to it.
+//! One server of a cluster: its pools, and whether reads may go to it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,93 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Mutex;
 
 use crate::backend::Backend;
-use crate::config::{PoolOptions, ServerUrl};
-use crate::error::{Error, Role};
+use crate::config::PoolOptions;
+use crate::error::{BoxError, Error, Role};
+use crate::server::Server;
 use crate::topology::pool::{Alarm, Checkout, Pool};
 use crate::topology::rotation::Rotation;
 use crate::topology::stats::ServerStats;
-
-/// A database server: the primary or one of the replicas of a database.
-///
-/// Printed as `replica 2 of database `default` (postgres://app@10.0.0.7:5432/app)`, the
-/// password never shown. [`Reader::server`](crate::Reader::server) and
-/// [`Writer::server`](crate::Writer::server) tell which server a call is on.
-#[derive(Debug)]
-pub struct Server {
-    database: &'static str,
-    kind: ServerKind,
-    backend: &'static str,
-    url: ServerUrl,
-}
-
-/// The primary, or the n-th replica (from 1, in configuration order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ServerKind {
-    Primary,
-    Replica(usize),
-}
-
-impl Server {
-    pub(crate) fn new(
-        database: &'static str,
-        kind: ServerKind,
-        backend: &'static str,
-        url: ServerUrl,
-    ) -> Self {
-        Self {
-            database,
-            kind,
-            backend,
-            url,
-        }
-    }
-
-    /// The key of the database it belongs to.
-    pub fn database(&self) -> &'static str {
-        self.database
-    }
-
-    /// Whether it is the primary of its database.
-    pub fn is_primary(&self) -> bool {
-        self.kind == ServerKind::Primary
-    }
-
-    /// Its number among the replicas, from 1 in configuration order; `None` for the primary.
-    pub fn replica_number(&self) -> Option<usize> {
-        match self.kind {
-            ServerKind::Primary => None,
-            ServerKind::Replica(number) => Some(number),
-        }
-    }
-
-    /// `"primary"`, `"replica1"`, `"replica2"`, ...
-    pub fn name(&self) -> String {
-        match self.kind {
-            ServerKind::Primary => "primary".into(),
-            ServerKind::Replica(number) => format!("replica{number}"),
-        }
-    }
-
-    /// `"postgres"`, `"mysql"` or `"sqlite"`.
-    pub fn backend(&self) -> &'static str {
-        self.backend
-    }
-
-    /// Its URL; printing it hides the password.
-    pub fn url(&self) -> &ServerUrl {
-        &self.url
-    }
-}
-
-impl fmt::Display for Server {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            ServerKind::Primary => f.write_str("the primary")?,
-            ServerKind::Replica(number) => write!(f, "replica {number}")?,
-        }
-        write!(f, " of database `{}` ({})", self.database, self.url)
-    }
-}
 
 /// A server and its pools: read-only sessions for readers, and on the primary read-write
 /// sessions for writers.
@@ -229,7 +147,7 @@ impl<C: Backend> ServerPools<C> {
 /// Pings the probe connection; when it is dead (its session killed, the server restarted),
 /// judges the server by a fresh one, so that the probe's own death does not take a healthy
 /// server out.
-async fn ping<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<(), crate::BoxError> {
+async fn ping<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<(), BoxError> {
     if let Some(conn) = probe.as_mut() {
         if conn.probe().await.is_ok() {
             return Ok(());

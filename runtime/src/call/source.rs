@@ -5,9 +5,9 @@
 //! a concrete parameter type, so that a caller passing the wrong source gets one error at
 //! the argument, and passing `conn` on reborrows it instead of moving it.
 
-use super::{Reader, Writer};
-use crate::__private::Sealed;
 use crate::database::Database;
+use crate::roles::{Reader, Writer};
+use crate::seal::Sealed;
 use crate::session::Session;
 use crate::topology::{Pooled, Router};
 
@@ -76,18 +76,38 @@ impl<D: Database> WriteSource<D> for Router {
 
 impl<D: Database> ReadSource<D> for Reader<'_, D> {
     fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
-        Origin(Via::Held(self.conn))
+        Origin(Via::Held(self.pooled()))
     }
 }
 
 impl<D: Database> ReadSource<D> for Writer<'_, D> {
     fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
-        Origin(Via::Held(self.conn))
+        Origin(Via::Held(self.pooled()))
     }
 }
 
 impl<D: Database> WriteSource<D> for Writer<'_, D> {
     fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
-        Origin(Via::Held(self.conn))
+        Origin(Via::Held(self.pooled()))
+    }
+}
+
+impl<D: Database> ReadSource<D> for Session {
+    fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Session(self))
+    }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        Some(self.span())
+    }
+}
+
+impl<D: Database> WriteSource<D> for Session {
+    fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
+        Origin(Via::Session(self))
+    }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        Some(self.span())
     }
 }
