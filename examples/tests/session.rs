@@ -259,7 +259,10 @@ async fn a_call_interrupted_mid_transaction_makes_the_commit_roll_back() {
     assert!(timed_out.is_err(), "the call is dropped half done");
 
     let error = session.commit().await.unwrap_err();
-    assert!(matches!(error, diesel_route::Error::Session(_)), "{error}");
+    assert!(
+        matches!(error, diesel_route::Error::Interrupted { .. }),
+        "{error}"
+    );
     assert!(error.to_string().contains("interrupted"), "{error}");
     for title in ["before", "interrupted"] {
         assert_eq!(committed_with_title(&mut router, title).await.unwrap(), 0);

@@ -16,13 +16,32 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong between a routed call and the database.
 ///
-/// Each variant is a kind a caller can match on; none of them prints a password.
+/// Each variant is a kind a caller can match on; none of them prints a password. Following
+/// the convention of error chains, a variant's message does not repeat its cause: print the
+/// chain (`std::error::Error::source`) to see it, as error reporters do.
+///
+/// # What a failed write did
+///
+/// A write that fails because its connection died ([`ConnectionLost`](Self::ConnectionLost))
+/// or its deadline passed ([`Timeout`](Self::Timeout)) says whether it may have taken effect,
+/// in `commit_unknown`:
+///
+/// - `false`: nothing of the call was committed. Nothing was sent yet, or the call's
+///   statements ran inside a transaction (its own, with `#[route(write, transaction)]`, or
+///   its request session's) whose `COMMIT` was never sent: the server rolls back a
+///   transaction whose session ends.
+/// - `true`: the outcome is unknown. A `COMMIT` was sent and its answer never came, or a
+///   statement ran outside any transaction (where each statement commits by itself). Check
+///   before doing it again: retrying blindly may write twice.
+///
+/// Reads never set it. [`is_transient`](Self::is_transient) is never true when it is set.
 ///
 /// ```
 /// # use diesel_route::Error;
 /// fn http_status(error: &Error) -> u16 {
 ///     match error {
-///         Error::PoolTimeout { .. } | Error::NoServerAvailable { .. } => 503,
+///         _ if error.commit_unknown() => 500,
+///         Error::PoolTimeout { .. } | Error::NoServerAvailable { .. } | Error::Timeout { .. } => 503,
 ///         Error::Connect { .. } | Error::ConnectionLost { .. } => 502,
 ///         Error::Query(diesel::result::Error::NotFound) => 404,
 ///         _ => 500,
@@ -54,34 +73,53 @@ pub enum Error {
         waited: Duration,
     },
 
-    /// A new connection could not be opened (refused, timed out, bad credentials).
-    #[error("cannot connect to {server}: {source}")]
+    /// A new connection could not be opened (refused, timed out, bad credentials, TLS).
+    #[error("cannot connect to {server}")]
     Connect {
         /// The server, its URL without the password.
         server: Arc<Server>,
-        /// What the driver reported.
+        /// What the driver reported, with its own causes (a refused port, a name that does
+        /// not resolve, ...), scrubbed of the password.
         #[source]
         source: BoxError,
     },
 
-    /// The connection died while a statement was running: the server went away, was
-    /// restarted or killed the session.
+    /// The connection died while the call ran: the server went away, was restarted or
+    /// killed the session.
     ///
-    /// For a write, `commit_unknown` says whether the transaction may have been committed
-    /// before the connection died (the commit was sent, its answer never came back).
-    #[error("lost the connection to the server: {source}")]
+    /// For a write, `commit_unknown` says whether it may have been committed (see
+    /// [What a failed write did](Self#what-a-failed-write-did)).
+    #[error("lost the connection to the server{}", unknown_outcome(*commit_unknown))]
     ConnectionLost {
-        /// `true` when a `COMMIT` (or a statement outside a transaction) was in flight: it may
-        /// or may not have taken effect.
+        /// `true` when the write may or may not have taken effect.
         commit_unknown: bool,
         /// What the driver reported.
         #[source]
         source: DieselError,
     },
 
-    /// The database refused a write on a read-only connection: a write slipped past the types
-    /// (raw SQL, a side-effecting function) and nothing was written.
-    #[error("the database refused a write on a read-only connection: {0}")]
+    /// The call did not finish within its deadline (`read_timeout` or `write_timeout` of its
+    /// database): the server may be frozen or overloaded. Its connection was dropped and,
+    /// where the protocol allows, its statement cancelled on the server.
+    ///
+    /// A read that times out runs once more on another server before this is returned.
+    #[error("{role} call timed out after {after:?}{}{}", on_server(server.as_deref()), unknown_outcome(*commit_unknown))]
+    Timeout {
+        /// The server the call was on, when it had a connection.
+        server: Option<Arc<Server>>,
+        /// `reader` or `writer`.
+        role: Role,
+        /// The deadline that passed.
+        after: Duration,
+        /// For a write: `true` when it may or may not have taken effect (see
+        /// [What a failed write did](Self#what-a-failed-write-did)).
+        commit_unknown: bool,
+    },
+
+    /// The database refused a write on a read-only connection, or diesel-route refused raw
+    /// SQL given to `raw_read` that is not a read: a write slipped past the types (raw SQL,
+    /// a side-effecting function) and nothing was written.
+    #[error("refused a write on a read-only connection")]
     ReadOnly(#[source] DieselError),
 
     /// No server of the database can serve the call: every replica is out of rotation and
@@ -94,19 +132,41 @@ pub enum Error {
         role: Role,
     },
 
-    /// A request [`Session`](crate::Session) was misused, or ended without committing: its
-    /// extractor used without its layer or twice in one request, or a call interrupted with
-    /// its transaction still open (the session's writes were then rolled back).
+    /// A request [`Session`](crate::Session) was misused: its extractor used without its
+    /// layer, or twice in one request.
     #[error("request session: {0}")]
     Session(String),
 
-    /// A migration failed (see `Router::run_pending_migrations`).
-    #[error("migration failed: {0}")]
+    /// A call of a request session was interrupted (its future dropped, a panic caught)
+    /// with its transaction open: the session's writes to that database were rolled back at
+    /// its end instead of being committed half done.
+    #[error(
+        "a call was interrupted with its transaction open on database `{database}`: the \
+         session's writes to it were rolled back"
+    )]
+    Interrupted {
+        /// The database key.
+        database: &'static str,
+    },
+
+    /// A migration failed (see `Router::run_pending_migrations`, feature `migrations`).
+    #[error("migration failed")]
     Migration(#[source] BoxError),
 
     /// A query failed for another reason (constraint violation, `NotFound`, syntax, ...).
     #[error(transparent)]
     Query(DieselError),
+}
+
+fn unknown_outcome(commit_unknown: bool) -> &'static str {
+    match commit_unknown {
+        true => "; the write may or may not have been committed",
+        false => "",
+    }
+}
+
+fn on_server(server: Option<&Server>) -> String {
+    server.map_or_else(String::new, |server| format!(" on {server}"))
 }
 
 impl Error {
@@ -122,15 +182,34 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same call later could succeed: timeouts, lost or refused
-    /// connections, no server available.
+    /// Whether the same call may be made again and could then succeed: the server or the
+    /// pool was unavailable, and nothing of the call took effect. Never true for a write
+    /// whose outcome is unknown ([`commit_unknown`](Self::commit_unknown)).
     pub fn is_transient(&self) -> bool {
+        match self {
+            Self::PoolTimeout { .. } | Self::Connect { .. } | Self::NoServerAvailable { .. } => {
+                true
+            }
+            Self::ConnectionLost { commit_unknown, .. } | Self::Timeout { commit_unknown, .. } => {
+                !commit_unknown
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a write may or may not have taken effect: its connection died or its deadline
+    /// passed after something was sent outside a transaction, or while its `COMMIT` was in
+    /// flight.
+    pub fn commit_unknown(&self) -> bool {
         matches!(
             self,
-            Self::PoolTimeout { .. }
-                | Self::Connect { .. }
-                | Self::ConnectionLost { .. }
-                | Self::NoServerAvailable { .. }
+            Self::ConnectionLost {
+                commit_unknown: true,
+                ..
+            } | Self::Timeout {
+                commit_unknown: true,
+                ..
+            }
         )
     }
 }
@@ -194,9 +273,10 @@ pub(crate) fn is_read_only_refusal(error: &DieselError) -> bool {
 }
 
 /// A connection that died under the statement. diesel-async reports a dead PostgreSQL socket
-/// as `UnableToSendCommand`, the FATAL terminations before it (57P01, 57P05) and every
-/// MariaDB client-side failure (the "gone away" and "lost connection" family) only in the
-/// message.
+/// as `UnableToSendCommand`, the FATAL terminations that come before it (whose SQLSTATE it
+/// does not keep) and every MariaDB client-side failure (the "gone away" and "lost
+/// connection" family) only in the message. Messages in another language than the server's
+/// English are not recognised here; the lease then pings the connection to find out.
 pub(crate) fn is_connection_lost(error: &DieselError) -> bool {
     match error {
         DieselError::DatabaseError(
@@ -206,19 +286,67 @@ pub(crate) fn is_connection_lost(error: &DieselError) -> bool {
         DieselError::DatabaseError(_, info) => {
             let message = info.message();
             [
+                // PostgreSQL's FATAL terminations (57P01, 57P02, 57P05, 25P03) and refusals
+                // of a server going down (57P03).
+                "terminating connection",
+                "database system is shutting down",
+                "database system is in recovery mode",
+                "server closed the connection",
+                // MariaDB and MySQL: 2006, 2013, 1927, 1053, 4031.
                 "has gone away",
                 "Lost connection",
-                "terminating connection",
+                "was killed",
+                "Server shutdown in progress",
+                "disconnected by the server",
+                // The drivers' own reports of a dead socket.
                 "onnection closed",
                 "onnection reset",
                 "roken pipe",
                 "Input/output error",
-                "server closed the connection",
+                "unexpected end of file",
             ]
             .iter()
             .any(|needle| message.contains(needle))
         }
         _ => false,
+    }
+}
+
+/// A driver's error with every password it might quote replaced, its causes likewise: what
+/// [`Error::Connect`] holds, so that walking the chain prints no secret.
+#[derive(Debug)]
+pub(crate) struct Scrubbed {
+    message: String,
+    source: Option<Box<Scrubbed>>,
+}
+
+impl Scrubbed {
+    /// `error` and its chain of causes, with `secrets` replaced by `***`.
+    pub(crate) fn boxed(error: &(dyn std::error::Error + 'static), secrets: &[String]) -> BoxError {
+        Box::new(Self::new(error, secrets))
+    }
+
+    fn new(error: &(dyn std::error::Error + 'static), secrets: &[String]) -> Self {
+        Self {
+            message: crate::url::scrub(&error.to_string(), secrets),
+            source: error
+                .source()
+                .map(|source| Box::new(Self::new(source, secrets))),
+        }
+    }
+}
+
+impl fmt::Display for Scrubbed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Scrubbed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -15,11 +15,12 @@ use diesel_async::{AsyncConnection, TransactionManager};
 
 use crate::backend::Backend;
 use crate::database::Database;
+use crate::error::is_connection_lost;
 use crate::error::{Error, Role};
-use crate::roles::lease::commit_failed;
+use crate::roles::lease::CallState;
 use crate::roles::{ReadLease, WriteLease};
 use crate::server::Server;
-use crate::topology::{Checkout, Router};
+use crate::topology::{Checkout, Fate, Last, Router};
 
 /// The database connections of one request: checked out the first time a routed call needs
 /// them, kept for the rest of the request, given back when it ends.
@@ -137,6 +138,11 @@ impl Session {
         self
     }
 
+    /// The router the session checks connections out of.
+    pub(crate) fn router(&self) -> &Router {
+        &self.router
+    }
+
     /// The span calls fall back to as their parent.
     pub(crate) fn span(&self) -> &tracing::Span {
         &self.span
@@ -158,7 +164,7 @@ impl Session {
     ///
     /// The first database that failed to commit ([`Error::ConnectionLost`] with
     /// `commit_unknown` when the answer to the commit never came); the databases after it
-    /// are rolled back. With `commit_on_success`: [`Error::Session`] when a call was
+    /// are rolled back. With `commit_on_success`: [`Error::Interrupted`] when a call was
     /// interrupted with its own transaction open (its future dropped, a panic caught), as
     /// the request's writes to that database are then rolled back rather than committed half
     /// done; [`Error::ConnectionLost`] when the request's transaction died with its
@@ -179,28 +185,42 @@ impl Session {
 
     /// The lease of a read call of database `D`: through the session's writer when it holds
     /// one, else through its reader, checked out now if it has none.
-    pub(crate) async fn read_lease<D: Database>(&mut self) -> Result<ReadLease<'_, D>, Error> {
+    pub(crate) async fn read_lease<'s, D: Database>(
+        &'s mut self,
+        call: &'s CallState,
+    ) -> Result<ReadLease<'s, D>, Error> {
         let cluster = self.router.cluster::<D>()?;
         let held = connections::<D>(&mut self.databases);
         held.forget_lost(self.commit_on_success)?;
         if let Some(writer) = &mut held.writer {
+            let transaction = writer.transaction;
             return Ok(ReadLease::kept(
                 &mut writer.conn,
                 cluster,
-                writer.transaction,
+                transaction,
+                call,
             ));
         }
         let reader = match held.reader.take() {
             Some(reader) => reader,
-            None => Memo::new(cluster.reader().await?, false),
+            None => {
+                let conn = cluster
+                    .reader()
+                    .await
+                    .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
+                Memo::new(conn, false)
+            }
         };
         let reader = held.reader.insert(reader);
-        Ok(ReadLease::kept(&mut reader.conn, cluster, false))
+        Ok(ReadLease::kept(&mut reader.conn, cluster, false, call))
     }
 
     /// The lease of a write call of database `D`: through the session's writer, checked out
     /// now (and its transaction begun) if it has none.
-    pub(crate) async fn write_lease<D: Database>(&mut self) -> Result<WriteLease<'_, D>, Error> {
+    pub(crate) async fn write_lease<'s, D: Database>(
+        &'s mut self,
+        call: &'s CallState,
+    ) -> Result<WriteLease<'s, D>, Error> {
         let cluster = self.router.cluster::<D>()?;
         let transaction = self.commit_on_success;
         let held = connections::<D>(&mut self.databases);
@@ -208,7 +228,10 @@ impl Session {
         let writer = match held.writer.take() {
             Some(writer) => writer,
             None => {
-                let mut conn = cluster.writer().await?;
+                let mut conn = cluster
+                    .writer()
+                    .await
+                    .inspect_err(|e| cluster.call_failed(e, Role::Writer))?;
                 if transaction {
                     Manager::<D::Connection>::begin_transaction(&mut conn.raw).await?;
                 }
@@ -218,10 +241,12 @@ impl Session {
             }
         };
         let writer = held.writer.insert(writer);
+        let transaction = writer.transaction;
         Ok(WriteLease::kept(
             &mut writer.conn,
             cluster,
-            writer.transaction,
+            transaction,
+            call,
         ))
     }
 }
@@ -264,9 +289,14 @@ impl<C: Backend> Memo<C> {
         Self { conn, transaction }
     }
 
-    /// Whether a call found the connection dead.
-    fn lost(&self) -> bool {
-        self.conn.is_lost()
+    /// Why the connection cannot be used again, if a call found so.
+    fn fate(&self) -> Fate {
+        self.conn.fate()
+    }
+
+    /// Whether the connection can serve further calls.
+    fn usable(&self) -> bool {
+        self.fate() == Fate::Usable
     }
 
     /// How many transactions (the outermost, then savepoints) are open on the connection;
@@ -281,6 +311,11 @@ impl<C: Backend> Memo<C> {
     /// broken, and its pool discards it: the server then rolls back as the connection
     /// closes.
     async fn roll_back_all(&mut self) {
+        if !self.usable() {
+            // Its pool discards it, and its server rolls back as it closes: a connection
+            // left mid-statement may not even answer a rollback.
+            return;
+        }
         while self.open_transactions().is_some_and(|depth| depth > 0) {
             if Manager::<C>::rollback_transaction(&mut self.conn.raw)
                 .await
@@ -297,11 +332,11 @@ impl<C: Backend> Memo<C> {
     async fn end(mut self, commit: bool, database: &'static str) -> Result<(), Error> {
         let expected = u32::from(self.transaction);
         let open = self.open_transactions();
-        let lost = self.lost();
-        if commit && lost && self.transaction {
-            return Err(transaction_lost(database));
+        let fate = self.fate();
+        if commit && self.transaction && fate != Fate::Usable {
+            return Err(request_transaction_gone(fate, database));
         }
-        if !commit || lost || open == Some(0) {
+        if !commit || fate != Fate::Usable || open == Some(0) {
             self.roll_back_all().await;
             return Ok(());
         }
@@ -311,14 +346,25 @@ impl<C: Backend> Memo<C> {
                 // Only the interrupted call's own writes are lost: it never returned `Ok`.
                 return Ok(());
             }
-            return Err(Error::Session(format!(
-                "a call was interrupted with its transaction open on database `{database}`: \
-                 the session's writes to it were rolled back, not committed half done"
-            )));
+            return Err(Error::Interrupted { database });
         }
-        Manager::<C>::commit_transaction(&mut self.conn.raw)
-            .await
-            .map_err(commit_failed)
+        match Manager::<C>::commit_transaction(&mut self.conn.raw).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.commit_failed(error)),
+        }
+    }
+
+    /// A failed `COMMIT` whose answer may never have come (the connection died, or failed
+    /// in words not recognised) may have taken effect: say so.
+    fn commit_failed(&self, error: DieselError) -> Error {
+        let dead = is_connection_lost(&error) || self.conn.watch.last() != Last::Fine;
+        match dead {
+            true => Error::ConnectionLost {
+                commit_unknown: true,
+                source: error,
+            },
+            false => Error::from(error),
+        }
     }
 }
 
@@ -327,12 +373,12 @@ impl<D: Database> Connections<D> {
     /// except a writer that held the request's transaction: its writes are gone, and
     /// carrying on elsewhere would commit half a request.
     fn forget_lost(&mut self, transaction: bool) -> Result<(), Error> {
-        if self.reader.as_ref().is_some_and(Memo::lost) {
+        if self.reader.as_ref().is_some_and(|memo| !memo.usable()) {
             self.reader = None;
         }
-        if self.writer.as_ref().is_some_and(Memo::lost) {
+        if let Some(writer) = self.writer.as_ref().filter(|memo| !memo.usable()) {
             if transaction {
-                return Err(transaction_lost(D::KEY));
+                return Err(request_transaction_gone(writer.fate(), D::KEY));
             }
             self.writer = None;
         }
@@ -340,7 +386,12 @@ impl<D: Database> Connections<D> {
     }
 }
 
-fn transaction_lost(database: &'static str) -> Error {
+/// The request's transaction cannot commit: its connection died (the server rolled it back),
+/// or a call was dropped half done on it (the session rolls it back).
+fn request_transaction_gone(fate: Fate, database: &'static str) -> Error {
+    if fate == Fate::Abandoned {
+        return Error::Interrupted { database };
+    }
     Error::ConnectionLost {
         commit_unknown: false,
         source: DieselError::DatabaseError(

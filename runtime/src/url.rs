@@ -1,4 +1,10 @@
 //! Server URLs: the secret string the driver gets, and a redacted form for everything else.
+//!
+//! Redaction never depends on the URL parsing: a URL mistyped in any way (one slash, no
+//! slash, three, an unescaped `@` or `?` in the password) is printed by the same rules as a
+//! valid one. The rules keep what is known to be safe and hide the rest: everything before
+//! the last `@` but the user name, the value of every query parameter not known to be
+//! harmless, and a "port" that is not a number (often a password whose host was forgotten).
 
 use std::fmt;
 
@@ -22,9 +28,9 @@ impl ServerUrl {
         schemes: &[&str],
         default_port: u16,
     ) -> Result<Self, String> {
-        let mut url = url::Url::parse(input).map_err(|error| {
-            format!("is not a valid URL ({error}): `{}`", redact_unparsed(input))
-        })?;
+        let shown = redact_text(input);
+        let mut url = url::Url::parse(input)
+            .map_err(|error| format!("is not a valid URL ({error}): `{shown}`"))?;
         if !schemes.contains(&url.scheme()) {
             return Err(format!(
                 "has scheme `{}`, expected {}",
@@ -33,8 +39,8 @@ impl ServerUrl {
             ));
         }
         let host = match url.host_str() {
-            Some(host) if !host.is_empty() => host.to_owned(),
-            _ => return Err(format!("names no host: `{}`", redact(&url))),
+            Some(host) if !host.is_empty() && input.contains("://") => host.to_owned(),
+            _ => return Err(format!("names no host: `{shown}`")),
         };
         if schemes[0] != url.scheme() {
             // Aliases (`postgresql`, `mariadb`) are spelled the way the driver expects.
@@ -42,17 +48,18 @@ impl ServerUrl {
         }
         Ok(Self {
             secret: url.to_string(),
-            redacted: redact(&url),
+            redacted: redact_text(url.as_str()),
             host: Some(host),
             port: Some(url.port().unwrap_or(default_port)),
         })
     }
 
-    /// A file path (SQLite), printed as given: it holds no secret.
+    /// A file path (SQLite). It is printed as given unless it looks like it holds
+    /// credentials (a server URL given to a SQLite database, say).
     pub(crate) fn file(path: &str) -> Self {
         Self {
             secret: path.to_owned(),
-            redacted: format!("sqlite://{path}"),
+            redacted: format!("sqlite://{}", redact_path(path)),
             host: None,
             port: None,
         }
@@ -71,6 +78,12 @@ impl ServerUrl {
     /// The port, for network servers.
     pub fn port(&self) -> Option<u16> {
         self.port
+    }
+
+    /// The password in the URL, as written and percent-decoded, for scrubbing driver
+    /// messages that might quote it.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        secrets_in(&self.secret)
     }
 }
 
@@ -92,50 +105,177 @@ fn rescheme(url: &url::Url, scheme: &str) -> Result<url::Url, String> {
     url::Url::parse(&format!("{scheme}{rest}")).map_err(|error| error.to_string())
 }
 
-/// The URL with its password, and any `password` query parameter, replaced by `***`.
-fn redact(url: &url::Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("***"));
+/// Query parameters whose values are shown: settings, never credentials.
+const SHOWN_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "ssl_mode",
+    "sslrootcert",
+    "ssl-ca",
+    "sslcert",
+    "connect_timeout",
+    "application_name",
+    "target_session_attrs",
+    "prefer_socket",
+    "statement_cache_size",
+];
+
+/// Text that should be a URL, printed without what could be a password, whether it parses
+/// or not.
+pub(crate) fn redact_text(input: &str) -> String {
+    if input.contains(char::is_whitespace) || input.contains(char::is_control) {
+        // libpq's `key=value` strings and other things that are no URL.
+        return "*** (not a URL)".to_owned();
     }
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(key, value)| {
-            let secret = key.to_ascii_lowercase().contains("password");
-            let value = if secret { "***".into() } else { value };
-            (key.into_owned(), value.into_owned())
+    let Some((scheme, rest)) = split_scheme(input) else {
+        return redact_path(input);
+    };
+    let slashes = rest.len() - rest.trim_start_matches('/').len();
+    let rest = &rest[slashes..];
+    let (credentials, after) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let (location, query) = match after.find(['?', '#']) {
+        Some(at) => (&after[..at], Some(&after[at..])),
+        None => (after, None),
+    };
+    let mut shown = format!("{scheme}:{}", "/".repeat(slashes));
+    if let Some(credentials) = credentials {
+        shown.push_str(&redact_credentials(credentials));
+        shown.push('@');
+    }
+    shown.push_str(&redact_location(location));
+    if let Some(query) = query {
+        shown.push_str(&redact_query(query));
+    }
+    shown
+}
+
+/// `scheme` and what follows its `:`, when `input` starts with one.
+fn split_scheme(input: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = input.split_once(':')?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some((scheme, rest))
+}
+
+/// `user:***`, or `***` when the user cannot be told from the rest.
+fn redact_credentials(credentials: &str) -> String {
+    match credentials.split_once(':') {
+        Some((user, _)) if is_plain_name(user) => format!("{user}:***"),
+        Some(_) => "***".to_owned(),
+        None if is_plain_name(credentials) => credentials.to_owned(),
+        None => "***".to_owned(),
+    }
+}
+
+/// `host:port/path`: a "port" that is not a number, or a path holding `:`, may be a
+/// password: hidden.
+fn redact_location(location: &str) -> String {
+    let (authority, path) = match location.find('/') {
+        Some(at) => location.split_at(at),
+        None => (location, ""),
+    };
+    let authority = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.chars().all(|c| c.is_ascii_digit()) => format!("{host}:***"),
+        _ => authority.to_owned(),
+    };
+    let path = if path.contains(':') { "/***" } else { path };
+    format!("{authority}{path}")
+}
+
+/// `?key=value&...` with only the values of [`SHOWN_PARAMETERS`] shown.
+fn redact_query(query: &str) -> String {
+    let (marker, pairs) = query.split_at(1);
+    let pairs: Vec<String> = pairs
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str()) => {
+                format!("{key}={value}")
+            }
+            Some((key, _)) => format!("{}=***", redact_path(key)),
+            None => redact_path(pair),
         })
         .collect();
-    if !pairs.is_empty() {
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    url.to_string()
+    format!("{marker}{}", pairs.join("&"))
 }
 
-/// Text that should be a URL, printed without what could be a password, parsed or not.
-pub(crate) fn redact_text(input: &str) -> String {
-    url::Url::parse(input).map_or_else(|_| redact_unparsed(input), |url| redact(&url))
+/// A path or a bare word: shown unless it holds what credentials come with.
+fn redact_path(text: &str) -> String {
+    if text.contains(['@', ':', '=', '?', '#']) || text.contains(char::is_whitespace) {
+        "***".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
-/// Text that did not parse as a URL may hold a password (`user:pw@host` with a typo,
-/// `?password=`, libpq's `password=...`): a URL-like text is shown without what stands
-/// before its `@` and without its query, anything else only when it has none of the
-/// characters a secret comes with.
-fn redact_unparsed(input: &str) -> String {
-    let Some((scheme, rest)) = input.split_once("://") else {
-        let may_hold_secret =
-            input.contains(['@', '=', ':']) || input.contains(char::is_whitespace);
-        return if may_hold_secret {
-            "***".to_owned()
-        } else {
-            input.to_owned()
-        };
-    };
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    match rest.rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => format!("{scheme}://{rest}"),
+fn is_plain_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%'))
+}
+
+/// What could be the password in a URL: the part after the user's `:` before the last `@`,
+/// as written and percent-decoded, and the values of `password`-like parameters.
+fn secrets_in(url: &str) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let rest = split_scheme(url).map_or(url, |(_, rest)| rest.trim_start_matches('/'));
+    if let Some(at) = rest.rfind('@')
+        && let Some((_, password)) = rest[..at].split_once(':')
+    {
+        secrets.push(password.to_owned());
     }
+    if let Some((_, query)) = rest.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((key, value)) = pair.split_once('=')
+                && !SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str())
+            {
+                secrets.push(value.to_owned());
+            }
+        }
+    }
+    let decoded: Vec<String> = secrets
+        .iter()
+        .map(|secret| percent_decode(secret))
+        .collect();
+    secrets.extend(decoded);
+    secrets.retain(|secret| secret.len() >= 2);
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = bytes
+            .get(index + 1..index + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[index], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// `text` with every secret replaced by `***`: for driver messages, which may quote a URL.
+pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_owned(), |text, secret| {
+        text.replace(secret.as_str(), "***")
+    })
 }
 
 pub(crate) fn one_of(options: &[&str]) -> String {
@@ -151,11 +291,13 @@ pub(crate) fn one_of(options: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    const PG: &[&str] = &["postgres", "postgresql"];
+
     #[test]
     fn password_never_printed() {
         let url = ServerUrl::network(
             "postgres://app:hunter2@db.internal:6432/app?sslpassword=s3cret&sslmode=require",
-            &["postgres", "postgresql"],
+            PG,
             5432,
         )
         .unwrap();
@@ -165,6 +307,7 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("app:***@db.internal:6432"), "{shown}");
+        assert!(shown.contains("sslmode=require"), "{shown}");
         assert!(url.secret().contains("hunter2"));
         assert_eq!((url.host(), url.port()), (Some("db.internal"), Some(6432)));
     }
@@ -178,28 +321,57 @@ mod tests {
     }
 
     #[test]
+    fn malformed_urls_are_redacted_by_the_same_rules() {
+        for (input, shown) in [
+            ("postgres:/app:pw@host/app", "postgres:/app:***@host/app"),
+            ("postgres:app:pw@host/app", "postgres:app:***@host/app"),
+            (
+                "postgres:///app:pw@host/app",
+                "postgres:///app:***@host/app",
+            ),
+            ("postgres//app:pw@host", "***"),
+            (
+                "postgres://db:port/app?password=pw",
+                "postgres://db:***/app?password=***",
+            ),
+            ("postgres://a:pw@db:port/app", "postgres://a:***@db:***/app"),
+            ("postgres://app:p@ss@host/db", "postgres://app:***@host/db"),
+            ("postgres://app:p?ss@host/db", "postgres://app:***@host/db"),
+            ("postgres://app:pw/db", "postgres://app:***/db"),
+            ("host=db user=app password=pw", "*** (not a URL)"),
+            ("mysql://app@host:3306/db", "mysql://app@host:3306/db"),
+        ] {
+            assert_eq!(redact_text(input), shown, "{input}");
+        }
+    }
+
+    #[test]
     fn bad_urls_are_explained_without_the_password() {
-        let schemes = &["postgres", "postgresql"];
-        let error = ServerUrl::network("postgres//app:pw@host", schemes, 5432).unwrap_err();
-        assert!(error.starts_with("is not a valid URL"), "{error}");
-        assert!(error.ends_with("`***`"), "{error}");
-        let conninfo = "host=db user=app password=pw dbname=app";
-        let error = ServerUrl::network(conninfo, schemes, 5432).unwrap_err();
-        assert!(!error.contains("pw"), "{error}");
-        let unparsable = "postgres://db:port/app?password=pw";
-        assert_eq!(redact_text(unparsable), "postgres://db:port/app");
-        let unparsable = "postgres://a:pw@db:port/app";
-        assert_eq!(redact_text(unparsable), "postgres://***@db:port/app");
-        let error = ServerUrl::network("postgres://app:pw@:5432/db", schemes, 5432).unwrap_err();
-        assert!(
-            error.contains("not a valid URL") || error.contains("no host"),
-            "{error}"
-        );
-        assert!(!error.contains("pw"), "{error}");
-        let error = ServerUrl::network("mysql://app:pw@host/db", schemes, 5432).unwrap_err();
+        for input in [
+            "postgres//app:pw@host",
+            "host=db user=app password=pw",
+            "postgres://app:pw@:5432/db",
+            "postgres:/app:pw@host/app",
+            "postgres:app:pw@host/app",
+            "postgres:///app:pw@host/app",
+        ] {
+            let error = ServerUrl::network(input, PG, 5432).unwrap_err();
+            assert!(!error.contains("pw"), "{input}: {error}");
+        }
+        let error = ServerUrl::network("mysql://app:pw@host/db", PG, 5432).unwrap_err();
         assert_eq!(
             error,
             "has scheme `mysql`, expected `postgres` or `postgresql`"
         );
+    }
+
+    #[test]
+    fn secrets_are_found_as_written_and_decoded() {
+        let secrets = secrets_in("postgres://app:p%40ss@host/db?password=other");
+        assert!(secrets.contains(&"p%40ss".to_owned()), "{secrets:?}");
+        assert!(secrets.contains(&"p@ss".to_owned()), "{secrets:?}");
+        assert!(secrets.contains(&"other".to_owned()), "{secrets:?}");
+        let scrubbed = scrub("bad password p@ss for app", &secrets);
+        assert_eq!(scrubbed, "bad password *** for app");
     }
 }

@@ -12,7 +12,10 @@ async fn a_malformed_primary_url_is_refused() {
     let builder = valid(&dir).database("default", DatabaseConfig::new(url));
     let problem = config_error(builder, "default", "DatabaseConfig::new");
     assert!(problem.starts_with("is not a valid URL"), "{problem}");
-    assert!(problem.contains("db.internal:port/app"), "{problem}");
+    // A "port" that is not a number may be a password whose host was forgotten: hidden,
+    // while the parser's reason says what is wrong.
+    assert!(problem.contains("db.internal:***/app"), "{problem}");
+    assert!(problem.contains("invalid port number"), "{problem}");
 }
 
 #[tokio::test]

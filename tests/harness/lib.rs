@@ -61,3 +61,17 @@ pub enum Stop {
     /// crash recovery on restart), SIGKILL for MariaDB.
     Kill,
 }
+
+/// `error` and its causes, as an error reporter prints them: `error: cause: cause`. Errors
+/// do not repeat their cause in their own message, so tests that look for what the driver
+/// said read the whole chain.
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

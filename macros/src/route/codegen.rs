@@ -130,35 +130,49 @@ fn call(parts: &Parts<'_>, body: &TokenStream) -> TokenStream {
     }
 }
 
-/// Checks the writer out, runs the body once, settles.
+/// Checks the writer out, runs the body once, settles; all within the call's deadline.
 fn write_body(parts: &Parts<'_>) -> TokenStream {
-    let [call, lease, result, error, outcome] =
-        ["call", "lease", "result", "error", "outcome"].map(hidden);
+    let [call, lease, error, outcome, result] =
+        ["call", "lease", "error", "outcome", "result"].map(hidden);
     let conn = &parts.routed.conn;
-    let begin = begin(parts);
-    let run = run_body(parts, &quote!(writer));
+    let run = start_and_run(parts, &quote!(writer));
     quote! {
-        let mut #lease = match #call.write_lease(#conn).await {
-            ::core::result::Result::Ok(#lease) => #lease,
-            ::core::result::Result::Err(#error) => return #outcome.failed(#error),
-        };
-        #begin
-        let #result = #run;
-        #lease.finish(#result, &#outcome).await
+        #call.attempt_write(&#outcome, async {
+            let mut #lease = match #call.write_lease(&mut *#conn).await {
+                ::core::result::Result::Ok(#lease) => #lease,
+                ::core::result::Result::Err(#error) => return #outcome.failed(#error),
+            };
+            #run
+            #lease.finish(#result, &#outcome).await
+        })
+        .await
     }
 }
 
-/// Checks a reader out and runs the body; runs it again on a new connection, once, when the
-/// first one died and every argument can be given again.
+/// Checks a reader out and runs the body, within the call's deadline; runs it again on a new
+/// connection, once, when the first one died or missed the deadline and every argument can
+/// be given again.
 fn read_body(parts: &Parts<'_>, kept: &[Kept]) -> TokenStream {
-    let [call, lease, result, error, outcome, attempt, repeatable] = [
+    let [
+        call,
+        lease,
+        error,
+        outcome,
+        result,
+        attempt,
+        repeatable,
+        may_retry,
+        finished,
+    ] = [
         "call",
         "lease",
-        "result",
         "error",
         "outcome",
+        "result",
         "attempt",
         "repeatable",
+        "may_retry",
+        "finished",
     ]
     .map(hidden);
     let private = &parts.private;
@@ -181,8 +195,7 @@ fn read_body(parts: &Parts<'_>, kept: &[Kept]) -> TokenStream {
         let holder = &kept.holder;
         quote!(&& (&#holder).repeatable())
     });
-    let begin = begin(parts);
-    let run = run_body(parts, &quote!(reader));
+    let run = start_and_run(parts, &quote!(reader));
     quote! {
         #[allow(unused_imports)]
         use #private::{ArgClone as _, ArgOnce as _};
@@ -191,31 +204,39 @@ fn read_body(parts: &Parts<'_>, kept: &[Kept]) -> TokenStream {
         let mut #attempt = 0_u32;
         loop {
             #attempt += 1;
-            let mut #lease = match #call.read_lease(&mut *#conn).await {
-                ::core::result::Result::Ok(#lease) => #lease,
-                ::core::result::Result::Err(#error) => return #outcome.failed(#error),
-            };
+            let #may_retry = #repeatable && #attempt == 1;
             #(#bindings)*
-            #begin
-            let #result = #run;
-            match #lease.finish(#result, &#outcome, #repeatable && #attempt == 1).await {
-                #private::Finished::Done(#result) => break #result,
+            let #finished = #call.attempt_read(&#outcome, #may_retry, async {
+                let mut #lease = match #call.read_lease(&mut *#conn).await {
+                    ::core::result::Result::Ok(#lease) => #lease,
+                    ::core::result::Result::Err(#error) => {
+                        return #private::Finished::Done(#outcome.failed(#error));
+                    }
+                };
+                #run
+                #lease.finish(#result, &#outcome, #may_retry).await
+            })
+            .await;
+            match #finished {
+                #private::Finished::Done(#finished) => break #finished,
                 #private::Finished::Retry => continue,
             }
         }
     }
 }
 
-/// Opens the transaction of a `transaction` function.
-fn begin(parts: &Parts<'_>) -> Option<TokenStream> {
-    let [lease, error, outcome] = ["lease", "error", "outcome"].map(hidden);
-    parts.args.transaction.then(|| {
-        quote! {
-            if let ::core::result::Result::Err(#error) = #lease.begin().await {
-                return #outcome.failed(#error);
-            }
-        }
-    })
+/// Prepares the connection (the read guard, the `transaction` option's transaction), then
+/// runs the body; a failed start ends the call with its error.
+fn start_and_run(parts: &Parts<'_>, typed: &TokenStream) -> TokenStream {
+    let [lease, error, outcome, result] = ["lease", "error", "outcome", "result"].map(hidden);
+    let transaction = parts.args.transaction;
+    let run = run_body(parts, typed);
+    quote! {
+        let #result = match #lease.start(#transaction).await {
+            ::core::result::Result::Ok(()) => #run,
+            ::core::result::Result::Err(#error) => #outcome.failed(#error),
+        };
+    }
 }
 
 /// The user's body, in an `async` block of its own so that its `return`s end the body, not

@@ -3,7 +3,7 @@
 //! [`Backend`].
 
 use std::future::Future;
-
+use std::pin::Pin;
 use std::time::Duration;
 
 use diesel::QueryResult;
@@ -29,6 +29,9 @@ pub use postgres::PgConnection;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteConnection;
 
+/// A future of the crate's own, boxed: what a connection hands out to run later, elsewhere.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
 /// A diesel-async connection type diesel-route knows how to pool and route.
 ///
 /// Implemented for [`PgConnection`], [`MysqlConnection`] and [`SqliteConnection`] (each
@@ -50,6 +53,11 @@ pub trait Backend:
     /// configuration says otherwise. `None`: the database-wide `ping_after`.
     const WRITER_PING_AFTER: Option<Duration> = None;
 
+    /// Whether a read served by the primary runs in a guarded read-only transaction (see
+    /// [`begin_read_guard`](Self::begin_read_guard)): where the session's read-only mode
+    /// alone can be undone or bypassed by SQL a reader may run.
+    const GUARDS_PRIMARY_READS: bool = false;
+
     /// Checks a URL given for this backend; the error says what is wrong with it.
     fn parse_url(url: &str) -> Result<ServerUrl, String>;
 
@@ -65,11 +73,23 @@ pub trait Backend:
     /// Proves the connection alive with one cheap round trip.
     fn probe(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
 
-    /// After a failed call: whether the failure was the connection dying. Checked without a
-    /// round trip where the driver knows (PostgreSQL's connection task sees the socket
-    /// close), with a ping where it does not.
-    fn is_lost(&mut self) -> impl Future<Output = bool> + Send {
-        async move { self.probe().await.is_err() }
+    /// A request, to be run from elsewhere, that cancels the statement running on this
+    /// connection (PostgreSQL's cancel request, MySQL's `KILL QUERY`). `None` where there is
+    /// no such thing.
+    fn cancel_request(&self) -> Option<BoxFuture<()>> {
+        None
+    }
+
+    /// Opens the read-only transaction a read served by the primary runs in, so that nothing
+    /// it runs can commit a write (see [`end_read_guard`](Self::end_read_guard)).
+    fn begin_read_guard(&mut self) -> impl Future<Output = QueryResult<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Ends the guarded transaction: commits it when it wrote nothing and left the session
+    /// read-only, rolls it back otherwise and says so with a read-only refusal.
+    fn end_read_guard(&mut self) -> impl Future<Output = QueryResult<()>> + Send {
+        std::future::ready(Ok(()))
     }
 }
 

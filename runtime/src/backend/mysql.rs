@@ -1,9 +1,14 @@
 //! MySQL and MariaDB through diesel-async's `AsyncMysqlConnection` (mysql_async).
+//!
+//! Connections are opened with mysql_async directly and handed to diesel-async, so that a
+//! connection authenticates as exactly the account and over exactly the transport the URL
+//! names: mysql_async would otherwise reconnect a TCP connection to a loopback server over
+//! its Unix socket (`prefer_socket`), where `app@localhost` is another account.
 
 use diesel::QueryResult;
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use diesel_async::SimpleAsyncConnection;
 
-use super::{Backend, sealed};
+use super::{Backend, BoxFuture, sealed};
 use crate::error::{BoxError, Role};
 use crate::url::ServerUrl;
 
@@ -24,18 +29,32 @@ impl Backend for MysqlConnection {
     }
 
     async fn connect(url: &ServerUrl, role: Role) -> Result<Self, BoxError> {
-        let mut conn = Self::establish(url.secret()).await?;
+        let opts = mysql_async::Opts::from_url(url.secret())?;
+        let explicit_socket = url.secret().contains("prefer_socket=");
+        let mut builder = mysql_async::OptsBuilder::from_opts(opts.clone());
+        if !explicit_socket {
+            builder = builder.prefer_socket(false);
+        }
         if role == Role::Reader {
             // Refuses writes with 1792 even for users with `READ_ONLY ADMIN`, whom the
-            // server's `read_only` lets through.
-            conn.batch_execute("SET SESSION TRANSACTION READ ONLY")
-                .await?;
+            // server's `read_only` lets through. Sent with the handshake's first queries.
+            let mut init = opts.init().to_vec();
+            init.push("SET SESSION TRANSACTION READ ONLY".to_owned());
+            builder = builder.init(init);
         }
-        Ok(conn)
+        let conn = mysql_async::Conn::new(builder).await?;
+        Ok(Self::try_from(conn).await?)
     }
 
     async fn probe(&mut self) -> QueryResult<()> {
         // A text-protocol query: one round trip.
         self.batch_execute("SELECT 1").await
+    }
+
+    fn cancel_request(&self) -> Option<BoxFuture<()>> {
+        let token = self.cancel_token();
+        Some(Box::pin(async move {
+            let _ = token.cancel_query().await;
+        }))
     }
 }

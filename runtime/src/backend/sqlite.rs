@@ -74,10 +74,6 @@ impl Backend for SqliteConnection {
         // A local file does not go away behind the pool's back.
         Ok(())
     }
-
-    async fn is_lost(&mut self) -> bool {
-        false
-    }
 }
 
 /// `file:` URI of the same file, opened read-only; `?`, `#` and `%` must be escaped in it.

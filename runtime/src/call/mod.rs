@@ -4,37 +4,67 @@
 pub(crate) mod retry;
 pub(crate) mod source;
 
-use std::time::Instant;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
 
 use self::source::{Origin, ReadSource, Via, WriteSource};
 use crate::database::Database;
 use crate::error::{Error, Role};
+use crate::roles::lease::{CallState, Finished, Outcome};
 use crate::roles::{ReadLease, WriteLease};
 use crate::seal::Sealed;
 use crate::server::Server;
 
-/// One call of a routed function: its trace span, and the checkout recorded in it.
+/// One call of a routed function: its trace span, the checkout recorded in it, and its
+/// deadline.
 #[doc(hidden)]
 pub struct RouteCall<D: Database> {
     span: tracing::Span,
+    role: Role,
+    /// The deadline of each attempt; `None` for a call on a connection its caller holds,
+    /// which runs within the caller's.
+    deadline: Option<Duration>,
+    state: CallState,
     _database: std::marker::PhantomData<fn() -> D>,
 }
 
 impl<D: Database> RouteCall<D> {
     /// Opens the span of a read call to `function`, whose connection comes from `source`.
     pub fn read(function: &'static str, source: &(dyn ReadSource<D> + Send)) -> Self {
-        Self::new(function, Role::Reader, source.parent_span(Sealed(())))
+        let deadline = source.deadline(Sealed(()));
+        Self::new(
+            function,
+            Role::Reader,
+            source.parent_span(Sealed(())),
+            deadline,
+        )
     }
 
     /// Opens the span of a write call to `function`, whose connection comes from `source`.
     pub fn write(function: &'static str, source: &(dyn WriteSource<D> + Send)) -> Self {
-        Self::new(function, Role::Writer, source.parent_span(Sealed(())))
+        let deadline = source.deadline(Sealed(()));
+        Self::new(
+            function,
+            Role::Writer,
+            source.parent_span(Sealed(())),
+            deadline,
+        )
     }
 
     /// The span's parent is the current span, as usual; `fallback` (a session's span) when
     /// there is none, as in a task spawned without one: calls made through a request's
     /// session stay in that request's trace.
-    fn new(function: &'static str, role: Role, fallback: Option<&tracing::Span>) -> Self {
+    fn new(
+        function: &'static str,
+        role: Role,
+        fallback: Option<&tracing::Span>,
+        deadline: Option<Duration>,
+    ) -> Self {
         use crate::backend::Backend;
         macro_rules! route_span {
             ($($parent:tt)*) => {
@@ -58,6 +88,9 @@ impl<D: Database> RouteCall<D> {
         };
         Self {
             span,
+            role,
+            deadline,
+            state: CallState::default(),
             _database: std::marker::PhantomData,
         }
     }
@@ -73,17 +106,22 @@ impl<D: Database> RouteCall<D> {
     ///
     /// When no connection can be checked out.
     pub async fn read_lease<'s>(
-        &self,
+        &'s self,
         source: &'s mut (dyn ReadSource<D> + Send),
     ) -> Result<ReadLease<'s, D>, Error> {
         let started = self.started();
+        let state = &self.state;
         let mut lease = match source.read_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
                 let cluster = router.cluster::<D>()?;
-                ReadLease::checkout(cluster.reader().await?, cluster)
+                let conn = cluster
+                    .reader()
+                    .await
+                    .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
+                ReadLease::checkout(conn, cluster, state)
             }
-            Origin(Via::Held(conn)) => ReadLease::borrow(conn),
-            Origin(Via::Session(session)) => session.read_lease().await?,
+            Origin(Via::Held(conn)) => ReadLease::borrow(conn, state),
+            Origin(Via::Session(session)) => session.read_lease::<D>(state).await?,
         };
         self.record(lease.server(), started);
         Ok(lease)
@@ -95,20 +133,71 @@ impl<D: Database> RouteCall<D> {
     ///
     /// When no connection can be checked out.
     pub async fn write_lease<'s>(
-        &self,
+        &'s self,
         source: &'s mut (dyn WriteSource<D> + Send),
     ) -> Result<WriteLease<'s, D>, Error> {
         let started = self.started();
+        let state = &self.state;
         let mut lease = match source.write_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
                 let cluster = router.cluster::<D>()?;
-                WriteLease::checkout(cluster.writer().await?, cluster)
+                let conn = cluster
+                    .writer()
+                    .await
+                    .inspect_err(|e| cluster.call_failed(e, Role::Writer))?;
+                WriteLease::checkout(conn, cluster, state)
             }
-            Origin(Via::Held(conn)) => WriteLease::borrow(conn),
-            Origin(Via::Session(session)) => session.write_lease().await?,
+            Origin(Via::Held(conn)) => WriteLease::borrow(conn, state),
+            Origin(Via::Session(session)) => session.write_lease::<D>(state).await?,
         };
         self.record(lease.server(), started);
         Ok(lease)
+    }
+
+    /// Runs one attempt of a read call within the call's deadline. An attempt that misses it
+    /// is abandoned (its connection dropped, its statement cancelled, its replica out of the
+    /// rotation) and runs again on another server when `may_retry`.
+    pub fn attempt_read<'c, R, F>(
+        &'c self,
+        outcome: &'c Outcome<R>,
+        may_retry: bool,
+        attempt: F,
+    ) -> impl Future<Output = Finished<R>> + 'c
+    where
+        F: Future<Output = Finished<R>> + 'c,
+    {
+        self.within_deadline(attempt).map(move |ended| match ended {
+            Ok(finished) => finished,
+            Err(_) if may_retry => Finished::Retry,
+            Err(error) => Finished::Done(outcome.failed(error)),
+        })
+    }
+
+    /// Runs a write call within the call's deadline. A write that misses it fails with
+    /// [`Error::Timeout`], saying whether it may have committed; it never runs again.
+    pub fn attempt_write<'c, R, F>(
+        &'c self,
+        outcome: &'c Outcome<R>,
+        attempt: F,
+    ) -> impl Future<Output = R> + 'c
+    where
+        F: Future<Output = R> + 'c,
+    {
+        self.within_deadline(attempt)
+            .map(move |ended| ended.unwrap_or_else(|error| outcome.failed(error)))
+    }
+
+    /// `attempt`, bounded by the call's deadline. A plain function returning a future type,
+    /// not an `async fn`: the attempt's future is then stored once, where an `async fn` would
+    /// keep its argument and its local copy both.
+    fn within_deadline<F: Future>(&self, attempt: F) -> WithinDeadline<'_, F> {
+        WithinDeadline {
+            state: &self.state,
+            role: self.role,
+            limit: self.deadline,
+            attempt: Some(attempt),
+            expiry: self.deadline.map(tokio::time::sleep),
+        }
     }
 
     /// When the checkout started, if the span is there to record it: no clock read else.
@@ -129,5 +218,47 @@ impl<D: Database> RouteCall<D> {
             self.span.record("server.port", port);
         }
         self.span.record("wait_us", wait);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An attempt of a call and its deadline: the attempt's output, or, once the deadline
+    /// passes, [`Error::Timeout`] after the attempt was dropped (the call's state says why
+    /// first, so that its lease knows it is abandoned for a frozen server).
+    struct WithinDeadline<'c, F> {
+        state: &'c CallState,
+        role: Role,
+        limit: Option<Duration>,
+        #[pin]
+        attempt: Option<F>,
+        #[pin]
+        expiry: Option<tokio::time::Sleep>,
+    }
+}
+
+impl<F: Future> Future for WithinDeadline<'_, F> {
+    type Output = Result<F::Output, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let attempt = this.attempt.as_mut().as_pin_mut();
+        let attempt = attempt.expect("`WithinDeadline` polled after it ended");
+        if let Poll::Ready(output) = attempt.poll(cx) {
+            this.attempt.set(None);
+            return Poll::Ready(Ok(output));
+        }
+        let Some(expiry) = this.expiry.as_pin_mut() else {
+            return Poll::Pending;
+        };
+        std::task::ready!(expiry.poll(cx));
+        this.state.time_out();
+        this.attempt.set(None);
+        let abandoned = this.state.take_abandoned();
+        Poll::Ready(Err(Error::Timeout {
+            server: abandoned.as_ref().map(|left| Arc::clone(&left.server)),
+            role: *this.role,
+            after: this.limit.unwrap_or_default(),
+            commit_unknown: abandoned.is_some_and(|left| left.commit_unknown),
+        }))
     }
 }

@@ -5,7 +5,10 @@
 //! a concrete parameter type, so that a caller passing the wrong source gets one error at
 //! the argument, and passing `conn` on reborrows it instead of moving it.
 
+use std::time::Duration;
+
 use crate::database::Database;
+use crate::error::Role;
 use crate::roles::{Reader, Writer};
 use crate::seal::Sealed;
 use crate::session::Session;
@@ -28,6 +31,13 @@ pub trait ReadSource<D: Database>: Send {
     fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
         None
     }
+
+    /// The deadline of a read call's attempt: the database's `read_timeout`, for a source
+    /// that checks out connections; none for a connection the caller holds.
+    #[doc(hidden)]
+    fn deadline(&self, _: Sealed) -> Option<Duration> {
+        None
+    }
 }
 
 /// Something a `#[route(write)]` function of database `D` can get its writer from: a
@@ -45,6 +55,13 @@ pub trait WriteSource<D: Database>: Send {
     /// As [`ReadSource::parent_span`].
     #[doc(hidden)]
     fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
+    }
+
+    /// The deadline of a write call: the database's `write_timeout`, for a source that
+    /// checks out connections; none for a connection the caller holds.
+    #[doc(hidden)]
+    fn deadline(&self, _: Sealed) -> Option<Duration> {
         None
     }
 }
@@ -66,11 +83,19 @@ impl<D: Database> ReadSource<D> for Router {
     fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
         Origin(Via::Router(self))
     }
+
+    fn deadline(&self, _: Sealed) -> Option<Duration> {
+        self.deadline::<D>(Role::Reader)
+    }
 }
 
 impl<D: Database> WriteSource<D> for Router {
     fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
         Origin(Via::Router(self))
+    }
+
+    fn deadline(&self, _: Sealed) -> Option<Duration> {
+        self.deadline::<D>(Role::Writer)
     }
 }
 
@@ -100,6 +125,10 @@ impl<D: Database> ReadSource<D> for Session {
     fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
         Some(self.span())
     }
+
+    fn deadline(&self, _: Sealed) -> Option<Duration> {
+        self.router().deadline::<D>(Role::Reader)
+    }
 }
 
 impl<D: Database> WriteSource<D> for Session {
@@ -109,5 +138,9 @@ impl<D: Database> WriteSource<D> for Session {
 
     fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
         Some(self.span())
+    }
+
+    fn deadline(&self, _: Sealed) -> Option<Duration> {
+        self.router().deadline::<D>(Role::Writer)
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{DatabaseConfig, Origin, ReadFallback, Setting};
 use crate::error::Error;
+use crate::url::redact_text;
 
 /// Reads database `key`'s variables through `lookup` (the process environment, or a map in
 /// tests). `Ok(None)` when its URL variable is unset.
@@ -63,6 +64,15 @@ fn apply_pool_options(
     if let Some(value) = parse(Setting::HealthCheckInterval) {
         pool.health_check_interval = value.duration()?;
     }
+    if let Some(value) = parse(Setting::HealthCheckTimeout) {
+        pool.health_check_timeout = value.duration()?;
+    }
+    if let Some(value) = parse(Setting::ReadTimeout) {
+        pool.read_timeout = value.duration_or_off()?;
+    }
+    if let Some(value) = parse(Setting::WriteTimeout) {
+        pool.write_timeout = value.duration_or_off()?;
+    }
     if let Some(value) = parse(Setting::MaxLifetime) {
         pool.max_lifetime = value.duration_or_off()?;
     }
@@ -86,6 +96,14 @@ fn prefix(key: &str) -> String {
     }
 }
 
+/// A value as an error may quote it: a URL set in the wrong variable is redacted.
+fn shown(value: &str) -> String {
+    match value.contains(['@', ':']) {
+        true => redact_text(value),
+        false => value.to_owned(),
+    }
+}
+
 /// One variable's value, with what an error about it must name.
 struct Value<'a> {
     key: &'a str,
@@ -98,7 +116,7 @@ impl Value<'_> {
         Error::config(
             self.key,
             &self.name,
-            format!("must be {expected}, not `{}`", self.value),
+            format!("must be {expected}, not `{}`", shown(self.value.trim())),
         )
     }
 

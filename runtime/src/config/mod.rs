@@ -44,6 +44,9 @@ pub(crate) struct PoolOptions {
     pub(crate) ping_after: Option<Duration>,
     pub(crate) keepalive: Option<Duration>,
     pub(crate) health_check_interval: Duration,
+    pub(crate) health_check_timeout: Duration,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) write_timeout: Option<Duration>,
     pub(crate) read_fallback: ReadFallback,
 }
 
@@ -68,6 +71,9 @@ impl Default for PoolOptions {
             ping_after: None,
             keepalive: Some(Duration::from_secs(60)),
             health_check_interval: Duration::from_secs(2),
+            health_check_timeout: Duration::from_secs(2),
+            read_timeout: Some(Duration::from_secs(30)),
+            write_timeout: Some(Duration::from_secs(30)),
             read_fallback: ReadFallback::Primary,
         }
     }
@@ -111,6 +117,9 @@ pub(crate) enum Setting {
     PingAfter,
     Keepalive,
     HealthCheckInterval,
+    HealthCheckTimeout,
+    ReadTimeout,
+    WriteTimeout,
     ReadFallback,
 }
 
@@ -128,6 +137,9 @@ impl Setting {
             Self::PingAfter => "ping_after",
             Self::Keepalive => "keepalive",
             Self::HealthCheckInterval => "health_check_interval",
+            Self::HealthCheckTimeout => "health_check_timeout",
+            Self::ReadTimeout => "read_timeout",
+            Self::WriteTimeout => "write_timeout",
             Self::ReadFallback => "read_fallback",
         }
     }
@@ -146,6 +158,9 @@ impl Setting {
             Self::PingAfter => "DATABASE_PING_AFTER",
             Self::Keepalive => "DATABASE_KEEPALIVE",
             Self::HealthCheckInterval => "DATABASE_HEALTH_CHECK_INTERVAL",
+            Self::HealthCheckTimeout => "DATABASE_HEALTH_CHECK_TIMEOUT",
+            Self::ReadTimeout => "DATABASE_READ_TIMEOUT",
+            Self::WriteTimeout => "DATABASE_WRITE_TIMEOUT",
             Self::ReadFallback => "DATABASE_READ_FALLBACK",
         }
     }
@@ -255,6 +270,35 @@ impl DatabaseConfig {
         self
     }
 
+    /// How long a health check, or the ping of a connection before its use, may wait for an
+    /// answer before the server counts as down (default 2 s). A frozen replica leaves the
+    /// rotation within `health_check_interval` plus this.
+    #[must_use]
+    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
+        self.pool.health_check_timeout = timeout;
+        self
+    }
+
+    /// The deadline of each attempt of a read call: checkout, body and end (default 30 s,
+    /// `None` for none). A read that misses it is retried once on another server, and the
+    /// replica it was on leaves the rotation until it answers health checks again; the
+    /// statement is cancelled on the server where the protocol allows. A read call so ends
+    /// within this deadline, or twice it when its first server froze.
+    #[must_use]
+    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool.read_timeout = timeout;
+        self
+    }
+
+    /// The deadline of a write call: checkout, body and commit (default 30 s, `None` for
+    /// none). A write that misses it fails with [`Error::Timeout`], whose `commit_unknown`
+    /// says whether it may have taken effect; it is never retried.
+    #[must_use]
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool.write_timeout = timeout;
+        self
+    }
+
     /// Where reads go when no replica is healthy (default [`ReadFallback::Primary`]).
     #[must_use]
     pub fn read_fallback(mut self, fallback: ReadFallback) -> Self {
@@ -273,7 +317,8 @@ impl DatabaseConfig {
     /// | `DATABASE_POOL_MAX_SIZE`, `DATABASE_POOL_MIN_IDLE` | pool size |
     /// | `DATABASE_CONNECT_TIMEOUT`, `DATABASE_CHECKOUT_TIMEOUT` | durations: `5s`, `250ms` |
     /// | `DATABASE_MAX_LIFETIME`, `DATABASE_IDLE_TIMEOUT`, `DATABASE_KEEPALIVE` | durations, or `off` |
-    /// | `DATABASE_PING_AFTER`, `DATABASE_HEALTH_CHECK_INTERVAL` | durations |
+    /// | `DATABASE_PING_AFTER`, `DATABASE_HEALTH_CHECK_INTERVAL`, `DATABASE_HEALTH_CHECK_TIMEOUT` | durations |
+    /// | `DATABASE_READ_TIMEOUT`, `DATABASE_WRITE_TIMEOUT` | durations, or `off` |
     /// | `DATABASE_READ_FALLBACK` | `primary` or `fail` |
     ///
     /// # Errors
@@ -304,10 +349,13 @@ impl DatabaseConfig {
         positive(Setting::ConnectTimeout, pool.connect_timeout)?;
         positive(Setting::CheckoutTimeout, pool.checkout_timeout)?;
         positive(Setting::HealthCheckInterval, pool.health_check_interval)?;
+        positive(Setting::HealthCheckTimeout, pool.health_check_timeout)?;
         for (setting, value) in [
             (Setting::MaxLifetime, pool.max_lifetime),
             (Setting::IdleTimeout, pool.idle_timeout),
             (Setting::Keepalive, pool.keepalive),
+            (Setting::ReadTimeout, pool.read_timeout),
+            (Setting::WriteTimeout, pool.write_timeout),
         ] {
             value.map_or(Ok(()), |duration| positive(setting, duration))?;
         }

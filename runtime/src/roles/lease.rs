@@ -1,25 +1,49 @@
-//! A routed call's hold on its connection: checked out of a pool for this call, or borrowed
-//! from the caller's typed connection. Ending the lease settles the call: its transaction,
-//! and what to do when the connection died under it (retry a read elsewhere; tell a write's
-//! caller whether it may have been committed).
+//! A routed call's hold on its connection: checked out of a pool for this call, kept by a
+//! request session, or borrowed from the caller's typed connection. Ending the lease settles
+//! the call: its transaction, the read guard on the primary, and what it means when the
+//! connection died under it or the call was abandoned (retry a read elsewhere; tell a
+//! write's caller whether it may have been committed).
+//!
+//! # Whether a failed write may have been committed
+//!
+//! The lease follows the call through its phases, and a write whose connection is lost (or
+//! whose deadline passes) reports `commit_unknown` from the phase it was in:
+//!
+//! | phase | inside a transaction (its own or its session's) | outside one |
+//! | --- | --- | --- |
+//! | before any statement was sent | `false` | `false` |
+//! | statements sent, no `COMMIT` yet | `false`: the server rolls back | `true`: each statement commits alone |
+//! | `COMMIT` sent, no answer | `true` | - |
 
 use std::marker::PhantomData;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::TransactionManager;
+use diesel_async::pooled_connection::PoolableConnection;
 
 use super::{Reader, Writer};
 use crate::backend::Backend;
 use crate::database::Database;
 use crate::error::Error;
 use crate::server::Server;
-use crate::topology::{Checkout, Cluster, Pooled};
+use crate::topology::{Checkout, Cluster, Last, Pooled};
+
+type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
+
+// Transaction statements and pings are awaited boxed: their futures (diesel-async's simple
+// queries, not boxed themselves) would otherwise make every call's future several times
+// larger, which overflows small stacks in debug builds.
 
 /// The connection of one routed call, for a reader (`Lease<'s, D, ForRead>`) or a writer
 /// (`ForWrite`). Generated code holds it; it is not for direct use.
 #[doc(hidden)]
 pub struct Lease<'s, D: Database, Role> {
     held: Held<'s, D>,
+    /// The call it serves, told what the lease leaves behind if it is dropped unfinished.
+    call: &'s CallState,
+    finished: bool,
     _role: PhantomData<Role>,
 }
 
@@ -44,18 +68,67 @@ pub enum ForWrite {}
 pub enum Finished<R> {
     /// With this result.
     Done(R),
-    /// Its connection died: run it again, on a connection checked out anew.
+    /// Its connection died, or its deadline passed: run it again, on a connection checked
+    /// out anew.
     Retry,
+}
+
+/// What a call shares with its lease: whether its deadline passed, and what a lease dropped
+/// unfinished left behind.
+#[derive(Debug, Default)]
+pub(crate) struct CallState {
+    timed_out: AtomicBool,
+    abandoned: Mutex<Option<Abandoned>>,
+}
+
+/// The server a lease dropped unfinished was on, and whether its write may have committed.
+#[derive(Debug)]
+pub(crate) struct Abandoned {
+    pub(crate) server: std::sync::Arc<Server>,
+    pub(crate) commit_unknown: bool,
+}
+
+impl CallState {
+    /// The deadline passed: the lease about to be dropped is abandoned because its server
+    /// did not answer, not because the caller went away.
+    pub(crate) fn time_out(&self) {
+        self.timed_out.store(true, Ordering::Relaxed);
+    }
+
+    /// What the dropped lease left behind, if one was dropped.
+    pub(crate) fn take_abandoned(&self) -> Option<Abandoned> {
+        self.abandoned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }
 
 struct Held<'s, D: Database> {
     conn: Conn<'s, D::Connection>,
-    /// For a connection this call checked out: its cluster, told when the connection dies.
-    /// `None` for a borrowed one, which the caller's own call settles.
+    /// For a connection this call checked out or a session keeps: its cluster, told when
+    /// the connection dies. `None` for a borrowed one, which the caller's own call settles.
     cluster: Option<&'s Cluster<D>>,
+    /// This call's transaction (`#[route(..., transaction)]`) is open.
     in_transaction: bool,
+    /// This call ran its statements in a transaction of its own, open or ended.
+    transactional: bool,
     /// The connection holds a request session's transaction, begun before this call.
     in_request_transaction: bool,
+    /// A guarded read-only transaction is open (a read on the primary).
+    guarding: bool,
+    phase: Phase,
+    /// Statements the connection had sent when the call began.
+    statements_before: u64,
+}
+
+/// Where a call stands, for what its failure means (see the module's table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// The body runs, or has not begun.
+    Running,
+    /// `COMMIT` is sent and its answer not in.
+    Committing,
 }
 
 enum Conn<'s, C: Backend> {
@@ -67,19 +140,25 @@ enum Conn<'s, C: Backend> {
 }
 
 impl<'s, D: Database, Role> Lease<'s, D, Role> {
-    fn new(held: Held<'s, D>) -> Self {
+    fn new(held: Held<'s, D>, call: &'s CallState) -> Self {
         Self {
             held,
+            call,
+            finished: false,
             _role: PhantomData,
         }
     }
 
-    pub(crate) fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
-        Self::new(Held::checkout(conn, cluster))
+    pub(crate) fn checkout(
+        conn: Checkout<D::Connection>,
+        cluster: &'s Cluster<D>,
+        call: &'s CallState,
+    ) -> Self {
+        Self::new(Held::new(Conn::Checkout(conn), Some(cluster), false), call)
     }
 
-    pub(crate) fn borrow(conn: &'s mut Pooled<D::Connection>) -> Self {
-        Self::new(Held::borrow(conn))
+    pub(crate) fn borrow(conn: &'s mut Pooled<D::Connection>, call: &'s CallState) -> Self {
+        Self::new(Held::new(Conn::Borrowed(conn), None, false), call)
     }
 
     /// A request session's connection; `in_request_transaction` when the session's
@@ -88,26 +167,34 @@ impl<'s, D: Database, Role> Lease<'s, D, Role> {
         conn: &'s mut Pooled<D::Connection>,
         cluster: &'s Cluster<D>,
         in_request_transaction: bool,
+        call: &'s CallState,
     ) -> Self {
-        Self::new(Held::kept(conn, cluster, in_request_transaction))
+        let held = Held::new(Conn::Kept(conn), Some(cluster), in_request_transaction);
+        Self::new(held, call)
     }
 
     /// The server the call is on.
     pub fn server(&mut self) -> &Server {
         &self.held.pooled().server
     }
-
-    /// Opens a transaction (a savepoint when the caller's connection is in one already).
-    ///
-    /// # Errors
-    ///
-    /// The database's refusal, or a lost connection.
-    pub async fn begin(&mut self) -> Result<(), Error> {
-        self.held.begin().await
-    }
 }
 
 impl<D: Database> Lease<'_, D, ForRead> {
+    /// Prepares the connection for the body: the read guard on the primary, then the call's
+    /// own transaction when it has the `transaction` option.
+    ///
+    /// # Errors
+    ///
+    /// The database's refusal, or a lost connection: the call then ends with it, through
+    /// [`finish`](Self::finish).
+    pub async fn start(&mut self, transaction: bool) -> Result<(), Error> {
+        self.held.open_guard().await?;
+        if transaction {
+            self.held.begin().await?;
+        }
+        Ok(())
+    }
+
     /// The reader the function body gets.
     pub fn reader(&mut self) -> Reader<'_, D> {
         Reader::new(self.held.pooled())
@@ -116,13 +203,14 @@ impl<D: Database> Lease<'_, D, ForRead> {
     /// Ends the call. A call whose own connection died is retried when `may_retry` (its
     /// first attempt, with arguments it can be given again): reads are safe to run again.
     pub async fn finish<R>(
-        mut self,
+        &mut self,
         result: R,
         outcome: &Outcome<R>,
         may_retry: bool,
     ) -> Finished<R> {
         let result = self.held.settle(result, outcome).await;
-        if outcome.is_ok(&result) || !self.held.lost().await || !may_retry {
+        self.finished = true;
+        if outcome.is_ok(&result) || !Box::pin(self.held.lost()).await || !may_retry {
             return Finished::Done(result);
         }
         Finished::Retry
@@ -130,6 +218,20 @@ impl<D: Database> Lease<'_, D, ForRead> {
 }
 
 impl<D: Database> Lease<'_, D, ForWrite> {
+    /// Prepares the connection for the body: the call's own transaction when it has the
+    /// `transaction` option (a savepoint when the connection is in one already).
+    ///
+    /// # Errors
+    ///
+    /// The database's refusal, or a lost connection: the call then ends with it, through
+    /// [`finish`](Self::finish).
+    pub async fn start(&mut self, transaction: bool) -> Result<(), Error> {
+        if transaction {
+            self.held.begin().await?;
+        }
+        Ok(())
+    }
+
     /// The writer the function body gets.
     pub fn writer(&mut self) -> Writer<'_, D> {
         Writer::new(self.held.pooled())
@@ -137,16 +239,15 @@ impl<D: Database> Lease<'_, D, ForWrite> {
 
     /// Ends the call: commits its transaction on `Ok`, rolls it back on `Err`. A write is
     /// never retried: when its connection died, the error says whether it may have been
-    /// committed (a statement outside a transaction may have been; an uncommitted
-    /// transaction was rolled back by the server).
-    pub async fn finish<R>(mut self, result: R, outcome: &Outcome<R>) -> R {
-        let in_transaction = self.held.in_transaction || self.held.in_request_transaction;
+    /// committed (see the module's table).
+    pub async fn finish<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
         let result = self.held.settle(result, outcome).await;
-        if outcome.is_ok(&result) || !self.held.lost().await {
+        self.finished = true;
+        if outcome.is_ok(&result) || !Box::pin(self.held.lost()).await {
             return result;
         }
         outcome.failed(Error::ConnectionLost {
-            commit_unknown: !in_transaction,
+            commit_unknown: self.held.commit_unknown(),
             source: DieselError::DatabaseError(
                 DatabaseErrorKind::ClosedConnection,
                 Box::new("the connection died during the call".to_owned()),
@@ -155,37 +256,69 @@ impl<D: Database> Lease<'_, D, ForWrite> {
     }
 }
 
+/// A lease dropped before it finished (its deadline passed, or its caller's future was
+/// dropped) leaves its connection in an unknown state, maybe mid-statement: the connection is
+/// never used again and its statement is cancelled on the server. On a timeout the server is
+/// also reported to its cluster, and the call learns where it was and what a write may have
+/// done.
+impl<D: Database, Role> Drop for Lease<'_, D, Role> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let Some(cluster) = self.held.cluster else {
+            // A borrowed connection: the call that owns it is dropped with this one.
+            return;
+        };
+        let commit_unknown = self.held.commit_unknown();
+        let timed_out = self.call.timed_out.load(Ordering::Relaxed);
+        let conn = self.held.pooled();
+        conn.abandon();
+        if let Some(cancel) = conn.raw.cancel_request()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let limit = cluster.options().connect_timeout;
+            runtime.spawn(async move {
+                let _ = tokio::time::timeout(limit, cancel).await;
+            });
+        }
+        if timed_out {
+            conn.counters.timed_out();
+            cluster.timed_out(&conn.server);
+        }
+        let abandoned = Abandoned {
+            server: std::sync::Arc::clone(&conn.server),
+            commit_unknown,
+        };
+        *self
+            .call
+            .abandoned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(abandoned);
+    }
+}
+
 impl<'s, D: Database> Held<'s, D> {
-    fn checkout(conn: Checkout<D::Connection>, cluster: &'s Cluster<D>) -> Self {
-        Self {
-            conn: Conn::Checkout(conn),
-            cluster: Some(cluster),
-            in_transaction: false,
-            in_request_transaction: false,
-        }
-    }
-
-    fn borrow(conn: &'s mut Pooled<D::Connection>) -> Self {
-        Self {
-            conn: Conn::Borrowed(conn),
-            cluster: None,
-            in_transaction: false,
-            in_request_transaction: false,
-        }
-    }
-
-    /// A session's connection is settled like one checked out for the call (the cluster
-    /// hears of its death), but stays with the session.
-    fn kept(
-        conn: &'s mut Pooled<D::Connection>,
-        cluster: &'s Cluster<D>,
+    fn new(
+        mut conn: Conn<'s, D::Connection>,
+        cluster: Option<&'s Cluster<D>>,
         in_request_transaction: bool,
     ) -> Self {
+        let pooled = match &mut conn {
+            Conn::Checkout(conn) => &mut **conn,
+            Conn::Borrowed(conn) | Conn::Kept(conn) => &mut **conn,
+        };
+        let statements_before = pooled.watch.statements();
+        pooled.watch.clear();
         Self {
-            conn: Conn::Kept(conn),
-            cluster: Some(cluster),
+            conn,
+            cluster,
             in_transaction: false,
+            transactional: false,
             in_request_transaction,
+            guarding: false,
+            phase: Phase::Running,
+            statements_before,
         }
     }
 
@@ -196,49 +329,108 @@ impl<'s, D: Database> Held<'s, D> {
         }
     }
 
-    async fn begin(&mut self) -> Result<(), Error> {
-        type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
-        Manager::<D::Connection>::begin_transaction(&mut self.pooled().raw).await?;
-        self.in_transaction = true;
+    /// A read on a guarded connection (the primary's reader pool) runs in a read-only
+    /// transaction the lease opens; a borrowed connection is already inside its caller's.
+    async fn open_guard(&mut self) -> Result<(), Error> {
+        if self.cluster.is_none() || !self.pooled().guarded {
+            return Ok(());
+        }
+        Box::pin(self.pooled().raw.begin_read_guard()).await?;
+        self.guarding = true;
         Ok(())
     }
 
-    /// Commits on success, rolls back on failure, and marks a failed call's connection for a
-    /// ping before its next use.
-    async fn settle<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
-        type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
-        let ok = outcome.is_ok(&result);
-        let in_transaction = self.in_transaction;
+    async fn begin(&mut self) -> Result<(), Error> {
         let raw = &mut self.pooled().raw;
-        let result = match (in_transaction, ok) {
+        match Box::pin(Manager::<D::Connection>::begin_transaction(raw)).await {
+            Ok(()) => {
+                self.in_transaction = true;
+                self.transactional = true;
+                Ok(())
+            }
+            Err(error) => {
+                // A failed `BEGIN` wrote nothing: it does not count as a statement sent.
+                self.statements_before = self.pooled().watch.statements();
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Commits on success, rolls back on failure, ends the read guard, and marks a failed
+    /// call's connection for a ping before its next use.
+    async fn settle<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
+        let ok = outcome.is_ok(&result);
+        let mut result = match (self.in_transaction, ok) {
             (false, _) => result,
-            (true, true) => match Manager::<D::Connection>::commit_transaction(raw).await {
-                Ok(()) => result,
-                Err(error) => outcome.failed(commit_failed(error)),
-            },
+            (true, true) => {
+                self.phase = Phase::Committing;
+                match Box::pin(Manager::<D::Connection>::commit_transaction(
+                    &mut self.pooled().raw,
+                ))
+                .await
+                {
+                    Ok(()) => result,
+                    Err(error) => outcome.failed(Error::from(error)),
+                }
+            }
             (true, false) => {
                 // A failed rollback leaves the transaction manager broken: the pool then
                 // discards the connection.
-                let _ = Manager::<D::Connection>::rollback_transaction(raw).await;
+                let raw = &mut self.pooled().raw;
+                let _ = Box::pin(Manager::<D::Connection>::rollback_transaction(raw)).await;
                 result
             }
         };
         self.in_transaction = false;
+        if self.guarding {
+            result = self.end_guard(result, outcome).await;
+        }
         if !outcome.is_ok(&result) {
             self.pooled().mark_suspect();
+        } else {
+            self.phase = Phase::Running;
         }
         result
     }
 
-    /// After a failure: whether this call's own connection died. Its server then leaves the
-    /// read rotation until it answers health checks again. A borrowed connection is the
-    /// caller's to judge.
+    /// Commits the read guard's transaction when the read wrote nothing and left its session
+    /// read-only; otherwise it is rolled back and the call fails with `Error::ReadOnly`.
+    async fn end_guard<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
+        self.guarding = false;
+        let raw = &mut self.pooled().raw;
+        if !outcome.is_ok(&result) {
+            let _ = Box::pin(Manager::<D::Connection>::rollback_transaction(raw)).await;
+            return result;
+        }
+        match Box::pin(raw.end_read_guard()).await {
+            Ok(()) => result,
+            Err(error) => outcome.failed(Error::from(error)),
+        }
+    }
+
+    /// After a failure: whether this call's own connection died. Asked of what its
+    /// statements showed, of the driver, and, when their errors are unclear, of the server
+    /// with a ping. Its server then leaves the read rotation until it answers health checks
+    /// again. A borrowed connection is the caller's to judge.
     async fn lost(&mut self) -> bool {
         let Some(cluster) = self.cluster else {
             return false;
         };
+        let timeout = cluster.options().health_check_timeout;
         let conn = self.pooled();
-        let lost = conn.raw.is_lost().await;
+        let open = Manager::<D::Connection>::transaction_manager_status_mut(&mut conn.raw)
+            .transaction_depth()
+            .map_or(true, |depth| depth.is_some());
+        let lost = match conn.watch.last() {
+            Last::Lost => true,
+            // Without a transaction open, the driver's "broken" means a closed socket.
+            _ if !open && PoolableConnection::is_broken(&mut conn.raw) => true,
+            Last::Unclear => !matches!(
+                tokio::time::timeout(timeout, Box::pin(conn.raw.probe())).await,
+                Ok(Ok(()))
+            ),
+            Last::Fine => false,
+        };
         conn.counters.failed_call(lost);
         if lost {
             conn.mark_lost();
@@ -246,16 +438,17 @@ impl<'s, D: Database> Held<'s, D> {
         }
         lost
     }
-}
 
-/// A commit whose answer never came may have taken effect: say so.
-pub(crate) fn commit_failed(error: DieselError) -> Error {
-    match Error::from(error) {
-        Error::ConnectionLost { source, .. } => Error::ConnectionLost {
-            commit_unknown: true,
-            source,
-        },
-        other => other,
+    /// Whether a write that failed now may have taken effect (see the module's table).
+    fn commit_unknown(&mut self) -> bool {
+        if self.phase == Phase::Committing {
+            return true;
+        }
+        if self.transactional || self.in_request_transaction {
+            return false;
+        }
+        let before = self.statements_before;
+        self.pooled().watch.statements() > before
     }
 }
 

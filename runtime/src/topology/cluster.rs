@@ -29,6 +29,8 @@ pub(crate) struct Cluster<D: Database> {
     alarm: Arc<Alarm>,
     options: Arc<PoolOptions>,
     read_fallbacks: AtomicU64,
+    /// Calls that found no server to serve them.
+    unavailable: AtomicU64,
 }
 
 impl<D: Database> Cluster<D> {
@@ -52,6 +54,7 @@ impl<D: Database> Cluster<D> {
             alarm,
             options,
             read_fallbacks: AtomicU64::new(0),
+            unavailable: AtomicU64::new(0),
         })
     }
 
@@ -99,19 +102,57 @@ impl<D: Database> Cluster<D> {
             database: D::KEY,
             backend: D::Connection::NAME,
             read_fallbacks: self.read_fallbacks.load(Ordering::Relaxed),
+            unavailable: self.unavailable.load(Ordering::Relaxed),
             servers: self.servers().map(|server| server.stats()).collect(),
         }
+    }
+
+    /// The options of the database's pools.
+    pub(crate) fn options(&self) -> &PoolOptions {
+        &self.options
+    }
+
+    /// A call that failed before it had a connection counts against the pool or the
+    /// database that failed it.
+    pub(crate) fn call_failed(&self, error: &Error, role: Role) {
+        match error {
+            Error::Connect { server, .. } | Error::PoolTimeout { server, .. } => {
+                if let Some(pools) = self.pools_of(server) {
+                    pools.checkout_failed(role);
+                }
+            }
+            Error::NoServerAvailable { .. } => {
+                self.unavailable.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    /// After a call's deadline passed on `server`: a replica leaves the rotation at once (it
+    /// may be frozen), and every connection of the database is pinged before its next use.
+    pub(crate) fn timed_out(&self, server: &Arc<Server>) {
+        self.alarm.raise();
+        if let Some(replica) = self.replica_of(server) {
+            replica.take_out_of_rotation(&"a call's deadline passed on it");
+        }
+    }
+
+    fn pools_of(&self, server: &Arc<Server>) -> Option<&ServerPools<D::Connection>> {
+        self.servers()
+            .find(|pools| Arc::ptr_eq(&pools.server, server))
+            .map(|pools| &**pools)
+    }
+
+    fn replica_of(&self, server: &Arc<Server>) -> Option<&ServerPools<D::Connection>> {
+        self.pools_of(server)
+            .filter(|pools| !pools.server.is_primary())
     }
 
     /// After a call lost its connection to `server`: reads go elsewhere until the server
     /// answers health checks again.
     pub(crate) fn connection_lost(&self, server: &Arc<Server>) {
         self.alarm.raise();
-        let replica = self
-            .replicas
-            .iter()
-            .find(|replica| Arc::ptr_eq(&replica.server, server));
-        if let Some(replica) = replica {
+        if let Some(replica) = self.replica_of(server) {
             replica.take_out_of_rotation(&"a call lost its connection");
         }
     }

@@ -16,9 +16,10 @@ use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::backend::Backend;
 use crate::config::PoolOptions;
-use crate::error::{BoxError, Error, Role};
+use crate::error::{BoxError, Error, Role, Scrubbed};
 use crate::server::Server;
 use crate::topology::stats::{PoolCounters, PoolStats};
+use crate::topology::watch::{Watch, Watcher};
 
 /// The pool of one server and one role.
 pub(crate) struct Pool<C: Backend> {
@@ -58,11 +59,26 @@ pub(crate) struct Pooled<C> {
     expires_at: Option<Instant>,
     last_used: Instant,
     suspect: bool,
-    /// A call found it dead: never handed out again.
-    lost: bool,
+    /// Why it must never be used again, if it must not.
+    fate: Fate,
+    /// What its statements showed (see `watch.rs`).
+    pub(crate) watch: Arc<Watch>,
+    /// Reads on it run in a guarded read-only transaction: a reader of the primary, of a
+    /// backend whose read-only session alone is not a wall (`Backend::GUARDS_PRIMARY_READS`).
+    pub(crate) guarded: bool,
     /// The cluster's alarm and the pool's keepalive round at its last ping (or opening):
     /// when either moved on since, it is pinged before its next use.
     checked: Checked,
+}
+
+/// Whether a connection may be used again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fate {
+    Usable,
+    /// A call found it dead.
+    Lost,
+    /// A call was dropped while it ran on it.
+    Abandoned,
 }
 
 /// Counters a connection is checked against; see `Pooled::checked`.
@@ -94,12 +110,20 @@ impl<C: Backend> Pooled<C> {
     /// A call found it dead: the pool retires it, a session holding it checks out another
     /// (or fails its request, when its transaction died with it).
     pub(crate) fn mark_lost(&mut self) {
-        self.lost = true;
+        self.fate = Fate::Lost;
     }
 
-    /// Whether a call found it dead.
-    pub(crate) fn is_lost(&self) -> bool {
-        self.lost
+    /// A call was dropped while it ran on it (its deadline passed, or its caller's future was
+    /// dropped): its state is unknown, maybe mid-statement, so it is never used again.
+    pub(crate) fn abandon(&mut self) {
+        if self.fate == Fate::Usable {
+            self.fate = Fate::Abandoned;
+        }
+    }
+
+    /// Why it must not be used again, if it must not.
+    pub(crate) fn fate(&self) -> Fate {
+        self.fate
     }
 
     fn idle_for(&self) -> Duration {
@@ -133,9 +157,21 @@ impl<C: Backend> managed::Manager for Manager<C> {
 
     async fn create(&self) -> Result<Box<Pooled<C>>, BoxError> {
         let generation = self.generation.load(Ordering::Relaxed);
-        let raw = C::connect(self.server.url(), self.role).await?;
+        let url = self.server.url();
+        // Boxed: opening a connection is rare, and its future, the largest of a call's, would
+        // otherwise make every call's future as large (and overflow small stacks in debug
+        // builds).
+        let mut raw = Box::pin(C::connect(url, self.role))
+            .await
+            .map_err(|error| Scrubbed::boxed(&*error, &url.secrets()))?;
+        let watch = Arc::new(Watch::default());
+        diesel_async::AsyncConnection::set_instrumentation(&mut raw, Watcher(Arc::clone(&watch)));
+        let guarded =
+            C::GUARDS_PRIMARY_READS && self.role == Role::Reader && self.server.is_primary();
         Ok(Box::new(Pooled {
             raw,
+            watch,
+            guarded,
             server: Arc::clone(&self.server),
             counters: Arc::clone(&self.counters),
             generation,
@@ -145,7 +181,7 @@ impl<C: Backend> managed::Manager for Manager<C> {
                 .map(|max| Instant::now() + jittered(max)),
             last_used: Instant::now(),
             suspect: false,
-            lost: false,
+            fate: Fate::Usable,
             checked: self.checked(),
         }))
     }
@@ -161,7 +197,7 @@ impl<C: Backend> managed::Manager for Manager<C> {
             // The timeout is here, around the ping only: a deadpool recycle timeout would arm
             // a timer on every checkout, hot ones included.
             let timeout = self.options.connect_timeout;
-            let probe = tokio::time::timeout(timeout, conn.raw.probe()).await;
+            let probe = tokio::time::timeout(timeout, Box::pin(conn.raw.probe())).await;
             if !matches!(probe, Ok(Ok(()))) {
                 // The others idle beside it are likely dead too (a restart, a failover):
                 // retire them without a ping each, which could wait a timeout each, and
@@ -187,7 +223,7 @@ impl<C: Backend> Manager<C> {
 
     /// Why a connection must not be handed out again, if it must not.
     fn retire_reason(&self, conn: &mut Pooled<C>, now: Instant) -> Option<&'static str> {
-        if conn.lost || PoolableConnection::is_broken(&mut conn.raw) {
+        if conn.fate != Fate::Usable || PoolableConnection::is_broken(&mut conn.raw) {
             Some("left in a transaction, or closed by the server")
         } else if conn.generation != self.generation.load(Ordering::Relaxed) {
             Some("disposed of")
@@ -280,6 +316,11 @@ impl<C: Backend> Pool<C> {
         let counters = &self.pool.manager().counters;
         counters.checkout(waited, started.elapsed(), result.as_ref().map(drop));
         result
+    }
+
+    /// The pool's live counters.
+    pub(crate) fn counters(&self) -> &PoolCounters {
+        &self.pool.manager().counters
     }
 
     /// The pool's counters and its current state.

@@ -1,10 +1,11 @@
 //! The router: every declared database's cluster, built from code or from the environment.
 
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use crate::config::{DatabaseConfig, Setting};
 use crate::database::Database;
-use crate::error::Error;
+use crate::error::{Error, Role};
 use crate::server::Server;
 use crate::topology::stats::Stats;
 use crate::topology::{AnyCluster, Catalog, Cluster, Declared};
@@ -105,6 +106,16 @@ impl Router {
     #[doc(hidden)]
     pub fn pick_reader<D: Database>(&self) -> Result<&Server, Error> {
         self.cluster::<D>()?.pick_reader().map(|server| &**server)
+    }
+
+    /// The deadline of a call of `role` to database `D` (none when `D` is not in the router:
+    /// the call then fails at its checkout).
+    pub(crate) fn deadline<D: Database>(&self, role: Role) -> Option<Duration> {
+        let options = self.cluster::<D>().ok()?.options();
+        match role {
+            Role::Reader => options.read_timeout,
+            Role::Writer => options.write_timeout,
+        }
     }
 
     /// The cluster of database `D`.

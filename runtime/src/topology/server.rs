@@ -61,6 +61,15 @@ impl<C: Backend> ServerPools<C> {
         }
     }
 
+    /// A call failed on a checkout of the server's pool of `role`.
+    pub(crate) fn checkout_failed(&self, role: Role) {
+        let pool = match (role, &self.writer) {
+            (Role::Writer, Some(writer)) => writer,
+            _ => &self.reader,
+        };
+        pool.counters().checkout_failed();
+    }
+
     /// The server's counters and the state of its pools.
     pub(crate) fn stats(&self) -> ServerStats {
         let pools = std::iter::once(&self.reader).chain(&self.writer);

@@ -29,6 +29,9 @@ pub struct DatabaseStats {
     pub backend: &'static str,
     /// Reads sent to the primary because no replica was in rotation.
     pub read_fallbacks: u64,
+    /// Calls that failed with [`Error::NoServerAvailable`]: no replica in rotation and a
+    /// fallback policy that forbids the primary.
+    pub unavailable: u64,
     /// The primary first, then the replicas.
     pub servers: Vec<ServerStats>,
 }
@@ -85,7 +88,11 @@ pub struct ErrorCounts {
     pub connect: u64,
     /// Calls whose connection died under them.
     pub connection_lost: u64,
-    /// Calls that returned an error (all kinds, the above included).
+    /// Calls that missed their deadline on this pool's server ([`Error::Timeout`]).
+    pub timeouts: u64,
+    /// Calls that failed on this pool: those whose checkout failed (pool timeouts and
+    /// connect errors that no other server made up for), and those that returned an error
+    /// on one of its connections (all kinds, lost connections and timeouts included).
     pub failed_calls: u64,
 }
 
@@ -98,6 +105,7 @@ pub(crate) struct PoolCounters {
     pool_timeout: AtomicU64,
     connect: AtomicU64,
     connection_lost: AtomicU64,
+    timeouts: AtomicU64,
     failed_calls: AtomicU64,
 }
 
@@ -116,6 +124,17 @@ impl PoolCounters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A call missed its deadline on a connection of the pool.
+    pub(crate) fn timed_out(&self) {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+        self.failed_calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A call failed because its checkout of the pool did.
+    pub(crate) fn checkout_failed(&self) {
+        self.failed_calls.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn failed_call(&self, lost: bool) {
         self.failed_calls.fetch_add(1, Ordering::Relaxed);
         if lost {
@@ -129,6 +148,7 @@ impl PoolCounters {
             pool_timeout: load(&self.pool_timeout),
             connect: load(&self.connect),
             connection_lost: load(&self.connection_lost),
+            timeouts: load(&self.timeouts),
             failed_calls: load(&self.failed_calls),
         };
         (

@@ -1,0 +1,84 @@
+//! What a connection's own statements showed, seen through diesel's instrumentation hook:
+//! how many statements it sent, and whether the last one failed in a way that means the
+//! connection is dead. A call that failed learns from it, with no round trip, whether its
+//! connection died under it, even when the server's termination message reached the caller
+//! before the driver saw the socket close.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::error::is_connection_lost;
+
+/// The connection's record, shared between its instrumentation and its pool entry.
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    statements: AtomicU64,
+    last: AtomicU8,
+}
+
+/// What the last statement's outcome says about the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Last {
+    /// It succeeded, or failed in a way that leaves the connection usable.
+    Fine = 0,
+    /// It failed with an error the driver gives a dead connection.
+    Lost = 1,
+    /// It failed with an error that may be a dead connection's, in words not recognised
+    /// (another language, a new message): only a ping can tell.
+    Unclear = 2,
+}
+
+impl Watch {
+    /// Statements started on the connection so far.
+    pub(crate) fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// What the last statement showed.
+    pub(crate) fn last(&self) -> Last {
+        match self.last.load(Ordering::Relaxed) {
+            1 => Last::Lost,
+            2 => Last::Unclear,
+            _ => Last::Fine,
+        }
+    }
+
+    /// Forgets what earlier calls saw: the connection was found alive since.
+    pub(crate) fn clear(&self) {
+        if self.last.load(Ordering::Relaxed) != 0 {
+            self.last.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn finished(&self, error: Option<&DieselError>) {
+        let last = match error {
+            None => Last::Fine,
+            Some(error) if is_connection_lost(error) => Last::Lost,
+            Some(DieselError::DatabaseError(DatabaseErrorKind::Unknown, _)) => Last::Unclear,
+            Some(_) => Last::Fine,
+        };
+        // A dead connection stays dead.
+        if self.last() != Last::Lost {
+            self.last.store(last as u8, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The instrumentation that keeps a [`Watch`].
+pub(crate) struct Watcher(pub(crate) Arc<Watch>);
+
+impl Instrumentation for Watcher {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.0.statements.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery { error, .. } => self.0.finished(error),
+            _ => {}
+        }
+    }
+}
