@@ -164,6 +164,34 @@ impl MariaDbCluster {
         self.cluster.node(server).is_running()
     }
 
+    /// Freezes `server` like a host that stopped answering: SIGSTOP to `mariadbd`. TCP
+    /// connections still complete, in the kernel's backlog, but no greeting, answer or error
+    /// comes, so only client timeouts end the calls; [`MariaDbCluster::sql`] on it would hang.
+    /// Stopping or dropping the cluster thaws it first. Panics unless it runs.
+    pub fn freeze(&self, server: &ServerRef) {
+        self.cluster.node(server).freeze();
+    }
+
+    /// Thaws a [`MariaDbCluster::freeze`]d `server`: it answers what waited meanwhile.
+    pub fn thaw(&self, server: &ServerRef) {
+        let thawed = self.cluster.node(server).thaw();
+        assert!(thawed, "`{}` is not frozen", server.name);
+    }
+
+    /// `KILL`s connection `id` (`CONNECTION_ID()`) on `server` and waits until it is gone; its
+    /// client sees error 2013 or 2006. Returns whether there was such a connection.
+    pub fn terminate_session(&self, server: &ServerRef, id: u64) -> bool {
+        // Error 1094, "Unknown thread id", when there is none.
+        if self
+            .try_sql(server, &format!("KILL CONNECTION {id}"))
+            .is_err()
+        {
+            return false;
+        }
+        self.wait_connections_gone(server, &id.to_string());
+        true
+    }
+
     /// `KILL`s every connection of the application user on `server` and waits until they are
     /// gone; their clients see error 2013 or 2006. Returns how many there were.
     pub fn terminate_app_sessions(&self, server: &ServerRef) -> usize {
@@ -178,15 +206,19 @@ impl MariaDbCluster {
             .collect();
         // `--force` goes on past a connection that ended by itself meanwhile.
         let _ = run(self.root_client(server.port).arg("--force"), &kills);
-        let left = format!(
-            "SELECT count(*) FROM information_schema.PROCESSLIST WHERE id IN ({})",
-            ids.join(",")
-        );
+        self.wait_connections_gone(server, &ids.join(","));
+        ids.len()
+    }
+
+    /// Waits until no connection of the comma-separated `ids` is left on `server`: a killed
+    /// connection ends a moment later.
+    fn wait_connections_gone(&self, server: &ServerRef, ids: &str) {
+        let left =
+            format!("SELECT count(*) FROM information_schema.PROCESSLIST WHERE id IN ({ids})");
         wait_until("killed connections to end", PATIENCE, || {
             Ok(self.try_sql(server, &left)? == "0")
         })
         .unwrap_or_else(|why| panic!("{why}"));
-        ids.len()
     }
 
     /// Delays the replica `replica` by `delay`, rounded up to whole seconds (`MASTER_DELAY`).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::ServerRef;
 use crate::ports::free_port;
-use crate::process::{Signal, send_signal, wait_or_kill};
+use crate::process::{Signal, child_pids, send_signal, wait_or_kill, wait_stopped};
 use crate::wait::PATIENCE;
 
 /// What differs between PostgreSQL and MariaDB servers.
@@ -53,6 +53,8 @@ pub(crate) struct Node {
     /// Where the last run's output starts in the log, which all runs append to.
     log_offset: AtomicU64,
     running: Mutex<Option<Child>>,
+    /// The processes [`Node::freeze`] stopped, the server first.
+    frozen: Mutex<Vec<u32>>,
 }
 
 impl Node {
@@ -68,6 +70,7 @@ impl Node {
             port: AtomicU16::new(0),
             log_offset: AtomicU64::new(0),
             running: Mutex::new(None),
+            frozen: Mutex::new(Vec::new()),
         }
     }
 
@@ -181,10 +184,48 @@ impl Node {
         let Some(mut child) = self.lock().take() else {
             return false;
         };
+        // A frozen server acts on no signal but SIGKILL, and a SIGKILL would leave its frozen
+        // children behind.
+        self.thaw();
         send_signal(child.id(), signal);
         wait_or_kill(&mut child, grace);
         let _ = fs::remove_file(&self.pid_file);
         true
+    }
+
+    /// Freezes the server and its child processes with SIGSTOP, the server first so that it
+    /// forks no new child meanwhile, and records their pids for the watchdog, which thaws them
+    /// if this process dies. Panics unless the server runs.
+    pub(crate) fn freeze(&self) {
+        let mut frozen = lock(&self.frozen);
+        assert!(frozen.is_empty(), "`{}` is already frozen", self.name);
+        let pid = self.lock().as_ref().map(Child::id);
+        let pid = pid.unwrap_or_else(|| panic!("cannot freeze `{}`: it is not running", self.name));
+        send_signal(pid, Signal::Stop);
+        frozen.push(pid);
+        wait_stopped(pid);
+        for child in child_pids(pid) {
+            send_signal(child, Signal::Stop);
+            frozen.push(child);
+        }
+        frozen.iter().for_each(|&pid| wait_stopped(pid));
+        let pids: String = frozen.iter().map(|pid| format!("{pid}\n")).collect();
+        let _ = fs::write(self.frozen_file(), pids);
+    }
+
+    /// Thaws what [`Node::freeze`] froze, the children first; returns whether it was frozen.
+    pub(crate) fn thaw(&self) -> bool {
+        let pids = std::mem::take(&mut *lock(&self.frozen));
+        for &pid in pids.iter().rev() {
+            send_signal(pid, Signal::Cont);
+        }
+        let _ = fs::remove_file(self.frozen_file());
+        !pids.is_empty()
+    }
+
+    /// Where the pids of a frozen server are kept for the watchdog, beside its pid file.
+    fn frozen_file(&self) -> PathBuf {
+        self.pid_file.with_extension("frozen-pids")
     }
 
     /// What the server wrote to its log since it was last started.
@@ -196,9 +237,13 @@ impl Node {
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Child>> {
-        // A panicking test must not stop the cleanup of its servers.
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.running)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking test must not stop the cleanup of its servers.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Why a start failed, with what the server logged.

@@ -141,6 +141,31 @@ impl PgCluster {
         self.cluster.node(server).is_running()
     }
 
+    /// Freezes `server` like a host that stopped answering: SIGSTOP to the postmaster, then to
+    /// every child process (backends, WAL sender and receiver, ...). TCP connections still
+    /// complete, in the kernel's backlog, but nothing answers them or open sessions, so only
+    /// client timeouts end the calls; [`PgCluster::sql`] on it would hang. Stopping or dropping
+    /// the cluster thaws it first. Panics unless it runs.
+    pub fn freeze(&self, server: &ServerRef) {
+        self.cluster.node(server).freeze();
+    }
+
+    /// Thaws a [`PgCluster::freeze`]d `server`: it answers what waited meanwhile.
+    pub fn thaw(&self, server: &ServerRef) {
+        let thawed = self.cluster.node(server).thaw();
+        assert!(thawed, "`{}` is not frozen", server.name);
+    }
+
+    /// Terminates the session of backend `pid` (`pg_backend_pid()`) on `server` and waits until
+    /// it is gone; its client sees SQLSTATE 57P01. Returns whether there was such a session.
+    pub fn terminate_session(&self, server: &ServerRef, pid: u32) -> bool {
+        // A pid that is no backend gives a warning and `f`.
+        self.sql(
+            server,
+            &format!("SELECT pg_terminate_backend({pid}, 10000)"),
+        ) == "t"
+    }
+
     /// Terminates every session of the application user on `server` and waits until they are
     /// gone; their clients see SQLSTATE 57P01. Returns how many there were.
     pub fn terminate_app_sessions(&self, server: &ServerRef) -> usize {

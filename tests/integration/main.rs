@@ -1,5 +1,7 @@
-//! The harness's own tests: its clusters replicate, survive restarts and leave nothing
+//! The harness's own tests: its clusters replicate, survive restarts, freeze and leave nothing
 //! running. diesel-route's behaviour is tested per backend in the `sqlite`, `postgres`,
 //! `mariadb` and `config` test binaries.
 
+mod freeze;
 mod harness_selftest;
+mod support;
