@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use crate::mariadb::MariaDb;
 use crate::postgres::Postgres;
-use crate::{MariaDbCluster, PgCluster};
+use crate::{ClusterOptions, MariaDbCluster, PgCluster};
 
 /// `Ok` when PostgreSQL's server binaries are installed (and, for root, user `postgres`
 /// exists); else what to install.
@@ -24,10 +24,21 @@ pub fn pg_cluster_or_skip(replicas: usize) -> Option<PgCluster> {
     available_or_skip(postgres_available()).then(|| PgCluster::start(replicas))
 }
 
+/// Starts a [`PgCluster`] as `options` say, or skips the test as [`pg_cluster_or_skip`] does.
+pub fn pg_cluster_with_or_skip(options: ClusterOptions) -> Option<PgCluster> {
+    available_or_skip(postgres_available()).then(|| PgCluster::start_with(options))
+}
+
 /// Starts a [`MariaDbCluster`] with `replicas` replicas, or skips the test where MariaDB is
 /// missing, as [`pg_cluster_or_skip`] does.
 pub fn mariadb_cluster_or_skip(replicas: usize) -> Option<MariaDbCluster> {
     available_or_skip(mariadb_available()).then(|| MariaDbCluster::start(replicas))
+}
+
+/// Starts a [`MariaDbCluster`] as `options` say, or skips the test as [`pg_cluster_or_skip`]
+/// does.
+pub fn mariadb_cluster_with_or_skip(options: ClusterOptions) -> Option<MariaDbCluster> {
+    available_or_skip(mariadb_available()).then(|| MariaDbCluster::start_with(options))
 }
 
 /// A primary with two standbys shared by all tests of the process, started on first use, or

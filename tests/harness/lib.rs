@@ -23,20 +23,26 @@ mod availability;
 mod cluster;
 mod mariadb;
 mod node;
+mod options;
 mod ports;
 mod postgres;
 mod process;
 mod sql;
 mod template;
+mod tls;
+mod url;
 mod wait;
 mod workdir;
 
 pub use availability::{
-    mariadb_available, mariadb_cluster_or_skip, pg_cluster_or_skip, postgres_available,
-    shared_mariadb_cluster_or_skip, shared_pg_cluster_or_skip,
+    mariadb_available, mariadb_cluster_or_skip, mariadb_cluster_with_or_skip, pg_cluster_or_skip,
+    pg_cluster_with_or_skip, postgres_available, shared_mariadb_cluster_or_skip,
+    shared_pg_cluster_or_skip,
 };
 pub use mariadb::{MARIADB_APP_PASSWORD, MariaDbCluster};
-pub use postgres::PgCluster;
+pub use options::{ClusterOptions, ServerCert, Tls};
+pub use postgres::{PG_APP_PASSWORD, PgCluster};
+pub use tls::{Certificates, certificates};
 
 /// One server of a cluster, as tests name it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use crate::cluster::Cluster;
 use crate::node::{Flavor, Node, Role};
+use crate::options::{ClusterOptions, ServerTls, Tls};
 use crate::process::{Signal, effective_uid, find_program, hermetic, run, running_as_root};
 use crate::sql::check_identifier;
 use crate::template::{cached_template, copy_template, fingerprint};
+use crate::url::with_params;
 use crate::wait::{PATIENCE, wait_until};
 use crate::workdir::WorkDir;
 use crate::{ServerRef, Stop};
@@ -55,6 +57,7 @@ GRANT REPLICATION SLAVE ON *.* TO 'replicator'@'%';
 #[derive(Debug)]
 pub struct MariaDbCluster {
     cluster: Cluster<MariaDb>,
+    options: ClusterOptions,
 }
 
 impl MariaDbCluster {
@@ -63,16 +66,30 @@ impl MariaDbCluster {
     /// Panics with the server's log when something fails: tests cannot go on without it. See
     /// [`crate::mariadb_cluster_or_skip`] for machines without MariaDB.
     pub fn start(replicas: usize) -> MariaDbCluster {
-        let mariadb = MariaDb::find().unwrap_or_else(|why| panic!("{why}"));
+        MariaDbCluster::start_with(ClusterOptions {
+            replicas,
+            ..ClusterOptions::default()
+        })
+    }
+
+    /// Starts a cluster as `options` say, with TLS or not, and waits until every replica
+    /// replicates, and has the application user's `REQUIRE SSL` where TLS is required. Panics
+    /// as [`MariaDbCluster::start`] does.
+    pub fn start_with(options: ClusterOptions) -> MariaDbCluster {
+        let mut mariadb = MariaDb::find().unwrap_or_else(|why| panic!("{why}"));
         let template = mariadb.template();
-        let mut cluster = Cluster::new(mariadb, "mariadb", replicas);
+        mariadb.tls = options.server_tls();
+        let mut cluster = Cluster::new(mariadb, "mariadb", options.replicas);
         for (node, id) in cluster.nodes.iter_mut().zip(1..) {
             node.server_id = Some(id);
         }
-        let this = MariaDbCluster { cluster };
+        let this = MariaDbCluster { cluster, options };
         let cluster = &this.cluster;
         copy_template(&template, &cluster.primary().data_dir);
         cluster.start_node(cluster.primary());
+        if options.tls == Tls::Required {
+            this.sql(&this.primary(), "ALTER USER 'app'@'%' REQUIRE SSL");
+        }
         cluster.start_replicas(|node| copy_template(&template, &node.data_dir));
         for node in cluster.replicas() {
             this.sql(&node.server_ref(), &this.change_master_sql());
@@ -80,6 +97,7 @@ impl MariaDbCluster {
         for node in cluster.replicas() {
             this.wait_replicating(node);
         }
+        this.wait_caught_up();
         this
     }
 
@@ -120,6 +138,12 @@ impl MariaDbCluster {
     /// its databases only.
     pub fn url(&self, server: &ServerRef) -> String {
         app_url(server.port, "app")
+    }
+
+    /// [`MariaDbCluster::url`] with `params` as its query, percent-encoded, such as
+    /// `[("require_ssl", "true")]`; which parameters a client takes is the client's business.
+    pub fn url_with_params(&self, server: &ServerRef, params: &[(&str, &str)]) -> String {
+        with_params(self.url(server), params)
     }
 
     /// The application URL of the primary.
@@ -275,12 +299,16 @@ impl MariaDbCluster {
     }
 
     /// A `mariadb` client command connected to `server` as the application user, in batch mode;
-    /// add `-e SQL`, or spawn it to hold a session open.
+    /// add `-e SQL`, or spawn it to hold a session open. On a TLS cluster it uses TLS without
+    /// verifying the certificate (`--ssl`); add `--ssl-ca=...`, `--ssl-verify-server-cert` or
+    /// `--skip-ssl` to connect otherwise.
     pub fn app_command(&self, server: &ServerRef) -> Command {
         let mut client = self.cluster.flavor.client(server.port, "app");
-        client
-            .arg(format!("--password={MARIADB_APP_PASSWORD}"))
-            .arg("app");
+        client.arg(format!("--password={MARIADB_APP_PASSWORD}"));
+        if self.options.tls != Tls::Off {
+            client.arg("--ssl");
+        }
+        client.arg("app");
         client
     }
 
@@ -350,12 +378,13 @@ fn app_url(port: u16, database: &str) -> String {
     format!("mysql://app:{MARIADB_APP_PASSWORD}@127.0.0.1:{port}/{database}")
 }
 
-/// The MariaDB installation.
+/// The MariaDB installation, and the TLS files of a cluster's servers.
 #[derive(Debug)]
 pub(crate) struct MariaDb {
     server: PathBuf,
     install_db: PathBuf,
     client: PathBuf,
+    tls: Option<ServerTls>,
 }
 
 impl MariaDb {
@@ -373,6 +402,7 @@ impl MariaDb {
             server: find("mariadbd")?,
             install_db: find("mariadb-install-db")?,
             client: find("mariadb")?,
+            tls: None,
         })
     }
 
@@ -478,6 +508,11 @@ impl Flavor for MariaDb {
             Role::Replica => server.args(["--read-only=1", "--skip-slave-start"]),
             Role::Template => &mut server,
         };
+        if let Some(tls) = &self.tls {
+            server.arg(format!("--ssl-ca={}", tls.ca.display()));
+            server.arg(format!("--ssl-cert={}", tls.cert.display()));
+            server.arg(format!("--ssl-key={}", tls.key.display()));
+        }
         server.current_dir(&node.data_dir);
         server
     }

@@ -1,5 +1,7 @@
 //! PostgreSQL: a primary and streaming standbys.
 
+mod access;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,12 +11,18 @@ use std::time::Duration;
 
 use crate::cluster::Cluster;
 use crate::node::{Flavor, Node, Role};
+use crate::options::ClusterOptions;
 use crate::process::{RunAs, Signal, find_program, hermetic, run};
 use crate::sql::check_identifier;
 use crate::template::{cached_template, copy_template, fingerprint};
+use crate::url::with_params;
 use crate::wait::{PATIENCE, wait_until};
 use crate::workdir::WorkDir;
 use crate::{ServerRef, Stop};
+
+/// The application user's password where [`ClusterOptions::password`] asks for one (else it
+/// is trusted); then also part of every URL.
+pub const PG_APP_PASSWORD: &str = "app-secret";
 
 const INITDB_ARGS: &str = "-U postgres -A trust -E UTF8 --locale=C --no-sync --wal-segsize=1";
 
@@ -36,9 +44,10 @@ shared_buffers = '16MB'
 log_line_prefix = '%m [%p] %q%u@%d '
 ";
 
-/// The application role owns database `app`; `replicator` is only for standbys.
+/// The application role owns database `app`; `replicator` is only for standbys. The
+/// application role's password counts only where `pg_hba.conf` asks for it.
 const TEMPLATE_SQL: &str = "
-CREATE ROLE app LOGIN;
+CREATE ROLE app LOGIN PASSWORD 'app-secret';
 CREATE DATABASE app OWNER app;
 CREATE ROLE replicator REPLICATION LOGIN;
 ";
@@ -46,11 +55,13 @@ CREATE ROLE replicator REPLICATION LOGIN;
 /// A PostgreSQL primary with streaming standbys on loopback ports, in a temp dir.
 ///
 /// Every server is a clone of one template, so standbys need no base backup: they start from
-/// the template's shutdown checkpoint and stream the rest from the primary. Dropping the
-/// cluster stops the servers and removes their files.
+/// the template's shutdown checkpoint and stream the rest from the primary. Who may connect
+/// and how (TLS, passwords) is set per cluster, after the copy. Dropping the cluster stops the
+/// servers and removes their files.
 #[derive(Debug)]
 pub struct PgCluster {
     cluster: Cluster<Postgres>,
+    options: ClusterOptions,
 }
 
 impl PgCluster {
@@ -59,17 +70,31 @@ impl PgCluster {
     /// Panics with the server's log when something fails: tests cannot go on without it. See
     /// [`crate::pg_cluster_or_skip`] for machines without PostgreSQL.
     pub fn start(replicas: usize) -> PgCluster {
+        PgCluster::start_with(ClusterOptions {
+            replicas,
+            ..ClusterOptions::default()
+        })
+    }
+
+    /// Starts a cluster as `options` say, with TLS or passwords, and waits until every standby
+    /// streams. Panics as [`PgCluster::start`] does.
+    pub fn start_with(options: ClusterOptions) -> PgCluster {
         let postgres = Postgres::find().unwrap_or_else(|why| panic!("{why}"));
         let template = postgres.template();
         let this = PgCluster {
-            cluster: Cluster::new(postgres, "pg", replicas),
+            cluster: Cluster::new(postgres, "pg", options.replicas),
+            options,
         };
         let cluster = &this.cluster;
         cluster.flavor.run_as.chown(cluster.dir.path());
-        copy_template(&template, &cluster.primary().data_dir);
+        let copy = |node: &Node| {
+            copy_template(&template, &node.data_dir);
+            this.configure_access(node);
+        };
+        copy(cluster.primary());
         cluster.start_node(cluster.primary());
         cluster.start_replicas(|node| {
-            copy_template(&template, &node.data_dir);
+            copy(node);
             create_file(&node.data_dir.join("standby.signal"));
         });
         this.wait_streaming(cluster.replicas());
@@ -100,9 +125,17 @@ impl PgCluster {
         self.cluster.server_by_port(port)
     }
 
-    /// `postgres://app@127.0.0.1:PORT/app`: the application user (no superuser, owner of `app`).
+    /// `postgres://app@127.0.0.1:PORT/app`: the application user (no superuser, owner of `app`),
+    /// with `app:PASSWORD@` where [`ClusterOptions::password`] asks for one.
     pub fn url(&self, server: &ServerRef) -> String {
-        app_url(server.port, "app")
+        self.app_url(server.port, "app")
+    }
+
+    /// [`PgCluster::url`] with `params` as its query, percent-encoded, such as
+    /// `[("sslmode", "require")]`. Which parameters a client takes is the client's business:
+    /// libpq's `sslrootcert`, for one, is unknown to `tokio-postgres`.
+    pub fn url_with_params(&self, server: &ServerRef, params: &[(&str, &str)]) -> String {
+        with_params(self.url(server), params)
     }
 
     /// The application URL of the primary.
@@ -237,9 +270,13 @@ impl PgCluster {
     }
 
     /// A `psql` command connected to `server` as the application user, stopping at the first
-    /// error and printing SQLSTATEs; add `-c SQL`, or spawn it to hold a session open.
+    /// error and printing SQLSTATEs; add `-c SQL`, or spawn it to hold a session open. It
+    /// gives the password where one is needed (`PGPASSWORD`) and, on a TLS cluster, uses TLS
+    /// without verifying the certificate (libpq's default `sslmode=prefer`); set `PGSSLMODE`,
+    /// `PGSSLROOTCERT` or `PGPASSWORD` on it to connect otherwise.
     pub fn app_command(&self, server: &ServerRef) -> Command {
-        self.cluster.flavor.psql(server.port, "app", "app")
+        let postgres = &self.cluster.flavor;
+        postgres.app_psql(server.port, "app", self.options.password)
     }
 
     /// Creates database `name` owned by the application user, waits until the standbys have
@@ -254,9 +291,13 @@ impl PgCluster {
         let replicas = self
             .replicas()
             .iter()
-            .map(|server| app_url(server.port, name))
+            .map(|server| self.app_url(server.port, name))
             .collect();
-        (app_url(self.primary().port, name), replicas)
+        (self.app_url(self.primary().port, name), replicas)
+    }
+
+    fn app_url(&self, port: u16, database: &str) -> String {
+        app_url(port, database, self.options.password)
     }
 
     fn try_sql(&self, server: &ServerRef, database: &str, sql: &str) -> Result<String, String> {
@@ -280,8 +321,14 @@ impl PgCluster {
     }
 }
 
-fn app_url(port: u16, database: &str) -> String {
-    format!("postgres://app@127.0.0.1:{port}/{database}")
+/// The application user's URL, with its password where it needs one.
+pub(crate) fn app_url(port: u16, database: &str, password: bool) -> String {
+    let password = if password {
+        format!(":{PG_APP_PASSWORD}")
+    } else {
+        String::new()
+    };
+    format!("postgres://app{password}@127.0.0.1:{port}/{database}")
 }
 
 fn log_tail(node: &Node) -> String {
@@ -314,6 +361,21 @@ impl Postgres {
             bin,
             run_as: RunAs::postgres_user()?,
         })
+    }
+
+    /// `psql` for the application user, with its password when `password`.
+    pub(crate) fn app_psql(&self, port: u16, database: &str, password: bool) -> Command {
+        let mut psql = self.psql(port, "app", database);
+        if password {
+            psql.env("PGPASSWORD", PG_APP_PASSWORD);
+        }
+        psql
+    }
+
+    /// Writes a file in a data dir, owned like the rest of it by the server's user.
+    fn write(&self, path: &Path, text: &str) {
+        fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        self.run_as.chown(path);
     }
 
     fn psql(&self, port: u16, user: &str, database: &str) -> Command {

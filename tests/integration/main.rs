@@ -1,7 +1,8 @@
-//! The harness's own tests: its clusters replicate, survive restarts, freeze and leave nothing
-//! running. diesel-route's behaviour is tested per backend in the `sqlite`, `postgres`,
+//! The harness's own tests: its clusters replicate, survive restarts, freeze, speak TLS and
+//! leave nothing running. diesel-route's behaviour is tested per backend in the `sqlite`, `postgres`,
 //! `mariadb` and `config` test binaries.
 
 mod freeze;
 mod harness_selftest;
 mod support;
+mod tls;

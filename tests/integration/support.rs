@@ -99,3 +99,16 @@ impl Session {
         }
     }
 }
+
+/// Runs a client `command` to its end: its trimmed stdout, or its stderr if it failed.
+pub(crate) fn output(command: &mut Command) -> Result<String, String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run the client");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
