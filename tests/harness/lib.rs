@@ -51,7 +51,7 @@ pub struct ServerRef {
     pub name: String,
     /// The loopback port it listens on; it keeps it across restarts.
     pub port: u16,
-    /// Whether it is the cluster's primary.
+    /// Whether it was the cluster's primary when this was taken; a failover changes that.
     pub is_primary: bool,
     /// MariaDB's `@@server_id`; `None` for PostgreSQL.
     pub server_id: Option<u32>,

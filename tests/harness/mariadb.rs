@@ -1,5 +1,7 @@
 //! MariaDB: a primary and GTID replicas.
 
+mod replication;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
@@ -53,7 +55,8 @@ GRANT REPLICATION SLAVE ON *.* TO 'replicator'@'%';
 ///
 /// Servers have `@@server_id` 1 (the primary), 2, 3, ... Every server is a clone of one
 /// template without binlogs, so replicas simply replicate the primary's binlog from its start.
-/// Dropping the cluster stops the servers and removes their files.
+/// Every server writes a binlog, replicas with what they replicate, so that any can be
+/// promoted. Dropping the cluster stops the servers and removes their files.
 #[derive(Debug)]
 pub struct MariaDbCluster {
     cluster: Cluster<MariaDb>,
@@ -92,7 +95,7 @@ impl MariaDbCluster {
         }
         cluster.start_replicas(|node| copy_template(&template, &node.data_dir));
         for node in cluster.replicas() {
-            this.sql(&node.server_ref(), &this.change_master_sql());
+            this.follow_primary(node);
         }
         for node in cluster.replicas() {
             this.wait_replicating(node);
@@ -101,21 +104,18 @@ impl MariaDbCluster {
         this
     }
 
-    /// The primary.
+    /// The primary: the server named `primary` until [`MariaDbCluster::promote`] makes another
+    /// one.
     pub fn primary(&self) -> ServerRef {
         self.cluster.primary().server_ref()
     }
 
-    /// The replicas, in order.
+    /// The replicas that follow the primary, in order; a former primary only once demoted.
     pub fn replicas(&self) -> Vec<ServerRef> {
-        self.cluster
-            .replicas()
-            .iter()
-            .map(Node::server_ref)
-            .collect()
+        self.cluster.replicas().map(Node::server_ref).collect()
     }
 
-    /// Every server, the primary first.
+    /// Every server, in the order `primary`, `replica1`, ..., whatever their roles now.
     pub fn servers(&self) -> Vec<ServerRef> {
         self.cluster.servers()
     }
@@ -165,21 +165,25 @@ impl MariaDbCluster {
     }
 
     /// Starts a stopped `server` again on its port and waits until it accepts connections. A
-    /// replica gets `START SLAVE`; while the primary runs, this waits until the replicas it
-    /// concerns replicate again.
+    /// replica replicates from the current primary again, also if its replication was
+    /// stopped; while the primary runs, this waits until the replicas it concerns replicate. A
+    /// former primary starts as the primary it was, without `read_only`.
     pub fn restart(&self, server: &ServerRef) {
         let node = self.cluster.node(server);
         self.cluster.start_node(node);
         let primary_runs = self.cluster.primary().is_running();
-        if node.role == Role::Replica {
-            self.sql(server, "START SLAVE");
-            if primary_runs {
-                self.wait_replicating(node);
+        match node.role() {
+            Role::Replica => {
+                self.follow_primary(node);
+                if primary_runs {
+                    self.wait_replicating(node);
+                }
             }
-        } else {
-            self.cluster
-                .running_replicas()
-                .for_each(|replica| self.wait_replicating(replica));
+            Role::Primary => self
+                .cluster
+                .following_replicas()
+                .for_each(|replica| self.wait_replicating(replica)),
+            _ => {}
         }
     }
 
@@ -262,7 +266,8 @@ impl MariaDbCluster {
         }
     }
 
-    /// Waits until every running replica has applied the primary's `@@gtid_binlog_pos`.
+    /// Waits until every running replica has applied the primary's `@@gtid_binlog_pos`; a
+    /// replica whose replication is stopped is not waited for.
     pub fn wait_caught_up(&self) {
         assert!(
             self.cluster.primary().is_running(),
@@ -271,7 +276,7 @@ impl MariaDbCluster {
         let position = self.sql(&self.primary(), "SELECT @@gtid_binlog_pos");
         let timeout = PATIENCE.as_secs();
         let wait = format!("SELECT MASTER_GTID_WAIT('{position}', {timeout})");
-        for node in self.cluster.running_replicas() {
+        for node in self.cluster.following_replicas() {
             let replica = node.server_ref();
             let waited = self.sql(&replica, &wait);
             if waited != "0" {
@@ -336,13 +341,19 @@ impl MariaDbCluster {
         self.cluster.flavor.client(port, "root")
     }
 
-    fn change_master_sql(&self) -> String {
-        format!(
-            "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, \
+    /// Has the replica `node` replicate from the current primary, from its `gtid_slave_pos` on.
+    /// Changing the master drops the relay log, which GTIDs make harmless: what it had not
+    /// applied comes again.
+    fn follow_primary(&self, node: &Node) {
+        let sql = format!(
+            "STOP SLAVE;\n\
+             CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, \
              MASTER_USER = 'replicator', MASTER_PASSWORD = '{REPLICATION_PASSWORD}', \
-             MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;\nSTART SLAVE;",
+             MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;\n\
+             START SLAVE;",
             self.cluster.primary().port()
-        )
+        );
+        self.sql(&node.server_ref(), &sql);
     }
 
     /// `SHOW SLAVE STATUS` as field names to values.
@@ -503,11 +514,17 @@ impl Flavor for MariaDb {
         ));
         server.arg(format!("--port={port}"));
         server.arg(format!("--server-id={}", node.server_id.unwrap_or(1)));
-        match node.role {
-            Role::Primary => server.args(["--log-bin=binlog", "--binlog-format=ROW"]),
-            Role::Replica => server.args(["--read-only=1", "--skip-slave-start"]),
-            Role::Template => &mut server,
-        };
+        let role = node.role();
+        if role != Role::Template {
+            server.args([
+                "--log-bin=binlog",
+                "--binlog-format=ROW",
+                "--log-slave-updates",
+            ]);
+        }
+        if role == Role::Replica {
+            server.args(["--read-only=1", "--skip-slave-start"]);
+        }
         if let Some(tls) = &self.tls {
             server.arg(format!("--ssl-ca={}", tls.ca.display()));
             server.arg(format!("--ssl-cert={}", tls.cert.display()));

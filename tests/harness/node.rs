@@ -5,7 +5,7 @@ use std::fs::{self, OpenOptions};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,6 +19,9 @@ use crate::wait::PATIENCE;
 pub(crate) trait Flavor: Sync {
     /// "PostgreSQL" or "MariaDB", for messages.
     fn product(&self) -> &'static str;
+    /// Writes the files `node` reads at start that depend on its role or the primary's port;
+    /// nothing by default.
+    fn prepare(&self, _node: &Node, _port: u16, _primary_port: u16) {}
     /// The server command for `node` on `port`, replicating from `primary_port`.
     fn command(&self, node: &Node, port: u16, primary_port: u16) -> Command;
     /// Whether the freshly started server `pid` accepts connections.
@@ -32,8 +35,20 @@ pub(crate) trait Flavor: Sync {
 pub(crate) enum Role {
     Primary,
     Replica,
+    /// A primary that a promoted replica replaced: it follows nothing and nothing follows it
+    /// until it is demoted.
+    Former,
     /// The one-off server that prepares a cached data-dir template.
     Template,
+}
+
+/// A way the harness holds a replica's replication back; see [`Node::is_held`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// Replay is paused; WAL still arrives.
+    Replay = 1,
+    /// Nothing arrives: the replica does not connect to the primary.
+    Receiver = 2,
 }
 
 /// How often a fresh port is tried when another process took the one picked.
@@ -43,7 +58,8 @@ const PORT_ATTEMPTS: usize = 5;
 #[derive(Debug)]
 pub(crate) struct Node {
     pub(crate) name: String,
-    pub(crate) role: Role,
+    // Changes on failover.
+    role: Mutex<Role>,
     pub(crate) server_id: Option<u32>,
     pub(crate) data_dir: PathBuf,
     log_path: PathBuf,
@@ -52,6 +68,8 @@ pub(crate) struct Node {
     port: AtomicU16,
     /// Where the last run's output starts in the log, which all runs append to.
     log_offset: AtomicU64,
+    /// The [`Hold`]s in force, as bits; a start clears them.
+    holds: AtomicU8,
     running: Mutex<Option<Child>>,
     /// The processes [`Node::freeze`] stopped, the server first.
     frozen: Mutex<Vec<u32>>,
@@ -62,16 +80,48 @@ impl Node {
     pub(crate) fn new(dir: &Path, pid_file: PathBuf, name: &str, role: Role) -> Node {
         Node {
             name: name.to_owned(),
-            role,
+            role: Mutex::new(role),
             server_id: None,
             data_dir: dir.join(name),
             log_path: dir.join(format!("{name}.log")),
             pid_file,
             port: AtomicU16::new(0),
             log_offset: AtomicU64::new(0),
+            holds: AtomicU8::new(0),
             running: Mutex::new(None),
             frozen: Mutex::new(Vec::new()),
         }
+    }
+
+    pub(crate) fn role(&self) -> Role {
+        *lock(&self.role)
+    }
+
+    /// Gives the node a new role, which ends the holds on its replication of the old one.
+    pub(crate) fn set_role(&self, role: Role) {
+        *lock(&self.role) = role;
+        self.holds.store(0, Ordering::SeqCst);
+    }
+
+    /// Marks replication of this replica as held back by `hold`, or no longer.
+    pub(crate) fn set_hold(&self, hold: Hold, held: bool) {
+        let bit = hold as u8;
+        if held {
+            self.holds.fetch_or(bit, Ordering::SeqCst);
+        } else {
+            self.holds.fetch_and(!bit, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the harness holds this replica's replication back, so that waiting for it to
+    /// catch up would wait forever.
+    pub(crate) fn is_held(&self) -> bool {
+        self.holds.load(Ordering::SeqCst) != 0
+    }
+
+    /// Whether `hold` holds this replica's replication back.
+    pub(crate) fn is_held_by(&self, hold: Hold) -> bool {
+        self.holds.load(Ordering::SeqCst) & hold as u8 != 0
     }
 
     /// The port, once the node has started.
@@ -84,7 +134,7 @@ impl Node {
         ServerRef {
             name: self.name.clone(),
             port: self.port(),
-            is_primary: self.role == Role::Primary,
+            is_primary: self.role() == Role::Primary,
             server_id: self.server_id,
         }
     }
@@ -98,6 +148,8 @@ impl Node {
             let port = fixed.unwrap_or_else(free_port);
             let Err(failure) = self.launch(flavor, port, primary_port) else {
                 self.port.store(port, Ordering::SeqCst);
+                // Paused replay and a cut connection do not outlive the server.
+                self.holds.store(0, Ordering::SeqCst);
                 return;
             };
             let retry = fixed.is_none() && attempt < PORT_ATTEMPTS && failure.port_taken();
@@ -121,6 +173,7 @@ impl Node {
             .open(&self.log_path);
         let log = log.unwrap_or_else(|e| panic!("cannot open {}: {e}", self.log_path.display()));
         let log_offset = log.metadata().map_or(0, |meta| meta.len());
+        flavor.prepare(self, port, primary_port);
         let child = flavor
             .command(self, port, primary_port)
             .stdin(Stdio::null())

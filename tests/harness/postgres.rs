@@ -1,8 +1,9 @@
 //! PostgreSQL: a primary and streaming standbys.
 
 mod access;
+mod replication;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,14 +27,18 @@ pub const PG_APP_PASSWORD: &str = "app-secret";
 
 const INITDB_ARGS: &str = "-U postgres -A trust -E UTF8 --locale=C --no-sync --wal-segsize=1";
 
-/// Settings of every server. Durability is off (test data is thrown away); standbys retry the
-/// primary every 100 ms instead of 5 s, keep 256 MB of WAL for standbys that were stopped, and
-/// report their snapshots so the primary's vacuum does not cancel their queries.
+/// Settings of every server. Durability is off (test data is thrown away) but for full-page
+/// writes and hint-bit logging, which `pg_rewind` needs to turn a former primary into a
+/// standby. Standbys retry the primary every 100 ms instead of 5 s, keep 256 MB of WAL for
+/// standbys that were stopped, and report their snapshots so the primary's vacuum does not
+/// cancel their queries. `replication.conf` names the primary a standby follows (see
+/// [`Postgres::follow`]): a file, not `-c`, so that a reload can change it.
 const SERVER_CONF: &str = "
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 fsync = off
-full_page_writes = off
+full_page_writes = on
+wal_log_hints = on
 wal_level = replica
 max_wal_senders = 10
 wal_keep_size = '256MB'
@@ -42,6 +47,7 @@ hot_standby_feedback = on
 wal_retrieve_retry_interval = '100ms'
 shared_buffers = '16MB'
 log_line_prefix = '%m [%p] %q%u@%d '
+include_if_exists = 'replication.conf'
 ";
 
 /// The application role owns database `app`; `replicator` is only for standbys. The
@@ -93,29 +99,22 @@ impl PgCluster {
         };
         copy(cluster.primary());
         cluster.start_node(cluster.primary());
-        cluster.start_replicas(|node| {
-            copy(node);
-            create_file(&node.data_dir.join("standby.signal"));
-        });
+        cluster.start_replicas(copy);
         this.wait_streaming(cluster.replicas());
         this
     }
 
-    /// The primary.
+    /// The primary: the server named `primary` until [`PgCluster::promote`] makes another one.
     pub fn primary(&self) -> ServerRef {
         self.cluster.primary().server_ref()
     }
 
-    /// The standbys, in order.
+    /// The standbys that follow the primary, in order; a former primary only once demoted.
     pub fn replicas(&self) -> Vec<ServerRef> {
-        self.cluster
-            .replicas()
-            .iter()
-            .map(Node::server_ref)
-            .collect()
+        self.cluster.replicas().map(Node::server_ref).collect()
     }
 
-    /// Every server, the primary first.
+    /// Every server, in the order `primary`, `replica1`, ..., whatever their roles now.
     pub fn servers(&self) -> Vec<ServerRef> {
         self.cluster.servers()
     }
@@ -157,15 +156,16 @@ impl PgCluster {
     }
 
     /// Starts a stopped `server` again on its port and waits until it accepts connections and,
-    /// while the primary runs, until the standbys it concerns stream again.
+    /// while the primary runs, until the standbys it concerns stream again. A standby follows
+    /// the current primary, also if its replication was stopped or paused; a former primary
+    /// starts as the primary it was.
     pub fn restart(&self, server: &ServerRef) {
         let node = self.cluster.node(server);
         self.cluster.start_node(node);
-        if node.role == Role::Replica && self.cluster.primary().is_running() {
-            self.wait_streaming(std::slice::from_ref(node));
-        } else if node.role == Role::Primary {
-            let running: Vec<&Node> = self.cluster.running_replicas().collect();
-            self.wait_streaming(running);
+        match node.role() {
+            Role::Replica if self.cluster.primary().is_running() => self.wait_streaming([node]),
+            Role::Primary => self.wait_streaming(self.cluster.following_replicas()),
+            _ => {}
         }
     }
 
@@ -230,7 +230,8 @@ impl PgCluster {
         .unwrap_or_else(|why| panic!("{why}"));
     }
 
-    /// Waits until every running standby has replayed everything the primary has written.
+    /// Waits until every running standby has replayed everything the primary has written; a
+    /// standby whose replication is stopped or paused is not waited for.
     pub fn wait_caught_up(&self) {
         assert!(
             self.cluster.primary().is_running(),
@@ -239,7 +240,7 @@ impl PgCluster {
         let primary = self.primary();
         let lsn = self.sql(&primary, "SELECT pg_current_wal_lsn()");
         let replayed = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'");
-        for node in self.cluster.running_replicas() {
+        for node in self.cluster.following_replicas() {
             let replica = node.server_ref();
             wait_until(
                 &format!("`{}` to replay up to {lsn}", node.name),
@@ -308,7 +309,12 @@ impl PgCluster {
     /// Waits until each of `standbys` has a WAL receiver streaming from the primary. Asked of
     /// the standby, not the primary, whose view may still show a connection that just died.
     fn wait_streaming<'a>(&self, standbys: impl IntoIterator<Item = &'a Node>) {
-        let streaming = "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'";
+        let streaming = format!(
+            "SELECT count(*) FROM pg_stat_wal_receiver
+             WHERE status = 'streaming' AND sender_port = {}",
+            self.cluster.primary().port()
+        );
+        let streaming = streaming.as_str();
         for node in standbys {
             let standby = node.server_ref();
             wait_until(
@@ -335,10 +341,6 @@ fn log_tail(node: &Node) -> String {
     let log = node.log_of_last_run();
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-fn create_file(path: &Path) {
-    File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
 }
 
 /// The PostgreSQL installation and the user its servers run as.
@@ -372,10 +374,24 @@ impl Postgres {
         psql
     }
 
-    /// Writes a file in a data dir, owned like the rest of it by the server's user.
+    /// Writes a file in a data dir, owned like the rest of it by the server's user: `pg_rewind`,
+    /// which runs as that user, replaces such files.
     fn write(&self, path: &Path, text: &str) {
         fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
         self.run_as.chown(path);
+    }
+
+    /// Points the standby `node` at the primary on `primary_port`, or at none, in its
+    /// `replication.conf`; a running standby takes it on reload.
+    fn follow(&self, node: &Node, primary_port: Option<u16>) {
+        let conninfo = primary_port.map_or_else(String::new, |port| {
+            format!(
+                "host=127.0.0.1 port={port} user=replicator application_name={}",
+                node.name
+            )
+        });
+        let setting = format!("primary_conninfo = '{conninfo}'\n");
+        self.write(&node.data_dir.join("replication.conf"), &setting);
     }
 
     fn psql(&self, port: u16, user: &str, database: &str) -> Command {
@@ -442,7 +458,15 @@ impl Flavor for Postgres {
         "PostgreSQL"
     }
 
-    fn command(&self, node: &Node, port: u16, primary_port: u16) -> Command {
+    /// A standby starts in standby mode, following the cluster's primary of the moment.
+    fn prepare(&self, node: &Node, _port: u16, primary_port: u16) {
+        if node.role() == Role::Replica {
+            self.write(&node.data_dir.join("standby.signal"), "");
+            self.follow(node, Some(primary_port));
+        }
+    }
+
+    fn command(&self, node: &Node, port: u16, _primary_port: u16) -> Command {
         let mut postgres = hermetic(self.bin.join("postgres"));
         postgres
             .arg("-D")
@@ -454,15 +478,6 @@ impl Flavor for Postgres {
             "-c",
             &format!("cluster_name={}", node.name),
         ]);
-        if node.role == Role::Replica {
-            let conninfo = format!(
-                "host=127.0.0.1 port={primary_port} user=replicator application_name={}",
-                node.name
-            );
-            postgres
-                .arg("-c")
-                .arg(format!("primary_conninfo={conninfo}"));
-        }
         self.run_as.apply(&mut postgres);
         postgres
     }
