@@ -1,4 +1,7 @@
-//! Held-back replication: what a replica misses while held back, it gets once released.
+//! Held-back replication and held commits: what a replica misses while held back, it gets
+//! once released; a commit waits until its session is terminated.
+
+use crate::support::{finish, spawn_quietly, wait_for};
 
 const RECEIVERS: &str = "SELECT count(*) FROM pg_stat_wal_receiver";
 
@@ -71,4 +74,59 @@ fn mariadb_stopped_replication_holds_back_one_replica() {
     cluster.start_replication(held);
     cluster.wait_caught_up();
     assert_eq!(count(held), "1");
+}
+
+#[test]
+fn pg_a_held_commit_waits_until_its_session_is_terminated() {
+    let Some(cluster) = harness::pg_cluster_or_skip(0) else {
+        return;
+    };
+    let primary = cluster.primary();
+    cluster
+        .app_sql(&primary, "CREATE TABLE t (id int)")
+        .unwrap();
+    cluster.hold_commits();
+    let insert = spawn_quietly(
+        cluster
+            .app_command(&primary)
+            .args(["-c", "INSERT INTO t VALUES (1)"]),
+    );
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                   WHERE usename = 'app' AND wait_event = 'SyncRep'";
+    wait_for(|| cluster.sql(&primary, waiting) == "1");
+    assert_eq!(cluster.sql(&primary, "SELECT count(*) FROM t"), "0");
+
+    assert_eq!(cluster.terminate_app_sessions(&primary), 1);
+    let (succeeded, stderr) = finish(insert);
+    assert!(!succeeded && stderr.contains("57P01"), "{stderr}");
+    assert_eq!(cluster.sql(&primary, "SELECT count(*) FROM t"), "1");
+
+    cluster.release_commits();
+    cluster
+        .app_sql(&primary, "INSERT INTO t VALUES (2)")
+        .unwrap();
+    assert_eq!(cluster.sql(&primary, "SELECT count(*) FROM t"), "2");
+}
+
+#[test]
+fn pg_released_commits_end_their_wait() {
+    let Some(cluster) = harness::pg_cluster_or_skip(0) else {
+        return;
+    };
+    let primary = cluster.primary();
+    cluster
+        .app_sql(&primary, "CREATE TABLE t (id int)")
+        .unwrap();
+    cluster.hold_commits();
+    let insert = spawn_quietly(
+        cluster
+            .app_command(&primary)
+            .args(["-c", "INSERT INTO t VALUES (1)"]),
+    );
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'";
+    wait_for(|| cluster.sql(&primary, waiting) == "1");
+    cluster.release_commits();
+    let (succeeded, stderr) = finish(insert);
+    assert!(succeeded, "{stderr}");
+    assert_eq!(cluster.sql(&primary, "SELECT count(*) FROM t"), "1");
 }

@@ -1,10 +1,17 @@
-//! Failover and held-back replication on PostgreSQL.
+//! Failover, held-back replication and commits that wait for a standby, on PostgreSQL.
+
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::PgCluster;
 use crate::node::{Hold, Node, Role};
 use crate::process::{hermetic, run};
 use crate::wait::{PATIENCE, wait_until};
 use crate::{ServerRef, Stop};
+
+/// `application_name` of the session that checks whether commits wait.
+const COMMIT_PROBE: &str = "harness-commit-probe";
 
 impl PgCluster {
     /// Promotes the standby `server` to primary (`pg_promote`, which first replays the WAL it
@@ -52,6 +59,43 @@ impl PgCluster {
         node.set_role(Role::Replica);
         self.cluster.start_node(node);
         self.wait_streaming([node]);
+    }
+
+    /// Makes every commit on the primary wait for a synchronous standby `nobody` that never
+    /// comes (`synchronous_standby_names`), for "COMMIT in flight" tests. A committing session
+    /// then hangs, wait event `SyncRep`, until [`PgCluster::release_commits`] or until it is
+    /// cancelled or terminated: its commit then stands (a terminated client sees only its
+    /// connection die). Other sessions see the transaction once it no longer waits. Returns
+    /// once a probe commit has been seen waiting.
+    pub fn hold_commits(&self) {
+        let primary = self.primary();
+        self.sql(
+            &primary,
+            "ALTER SYSTEM SET synchronous_standby_names = 'nobody';
+             ALTER SYSTEM SET synchronous_commit = on;
+             SELECT pg_reload_conf();",
+        );
+        wait_until("commits to wait for a standby", PATIENCE, || {
+            self.commit_waits(&primary)
+        })
+        .unwrap_or_else(|why| panic!("{why}"));
+    }
+
+    /// Undoes [`PgCluster::hold_commits`]: the waiting commits end, and new ones do not wait.
+    pub fn release_commits(&self) {
+        let primary = self.primary();
+        self.sql(
+            &primary,
+            "ALTER SYSTEM RESET synchronous_standby_names;
+             ALTER SYSTEM RESET synchronous_commit;
+             SELECT pg_reload_conf();",
+        );
+        let waiting = "SELECT current_setting('synchronous_standby_names') <> ''
+             OR EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'SyncRep')";
+        wait_until("waiting commits to end", PATIENCE, || {
+            Ok(self.try_sql(&primary, "app", waiting)? == "f")
+        })
+        .unwrap_or_else(|why| panic!("{why}"));
     }
 
     /// Pauses replay on the standby `replica` (`pg_wal_replay_pause()`): it still receives WAL
@@ -136,5 +180,47 @@ impl PgCluster {
             .current_dir(&node.data_dir);
         postgres.run_as.apply(&mut rewind);
         run(&mut rewind, "").unwrap_or_else(|why| panic!("cannot rewind `{}`: {why}", node.name));
+    }
+
+    /// Whether a commit on `primary` now waits for a synchronous standby. Sessions see a new
+    /// `synchronous_standby_names` a moment before the checkpointer makes commits wait for it,
+    /// so only a commit tells. Only a transaction that wrote WAL waits: the probe writes a
+    /// logical-decoding message, which changes no table. Its wait is then cancelled.
+    fn commit_waits(&self, primary: &ServerRef) -> Result<bool, String> {
+        let mut probe = self
+            .cluster
+            .flavor
+            .psql(primary.port, "postgres", "postgres");
+        probe
+            .env("PGAPPNAME", COMMIT_PROBE)
+            .args([
+                "-c",
+                "SELECT pg_logical_emit_message(true, 'harness', 'probe')",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut probe = probe.spawn().map_err(|e| format!("cannot run psql: {e}"))?;
+        let cancel = format!(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+             WHERE application_name = '{COMMIT_PROBE}' AND wait_event = 'SyncRep'"
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut outcome = || loop {
+            if self.try_sql(primary, "postgres", &cancel)? == "t" {
+                return Ok(true);
+            }
+            if probe.try_wait().map_or(true, |status| status.is_some()) {
+                return Ok(false);
+            }
+            if Instant::now() >= deadline {
+                return Err("the probe commit neither waited nor ended in 10 s".to_owned());
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        let waits = outcome();
+        let _ = probe.kill();
+        let _ = probe.wait();
+        waits
     }
 }
