@@ -3,8 +3,9 @@
 use std::sync::OnceLock;
 
 use crate::mariadb::MariaDb;
+use crate::pgbouncer::Bouncer;
 use crate::postgres::Postgres;
-use crate::{ClusterOptions, MariaDbCluster, PgCluster};
+use crate::{ClusterOptions, MariaDbCluster, PgBouncer, PgCluster, PoolMode, ServerRef};
 
 /// `Ok` when PostgreSQL's server binaries are installed (and, for root, user `postgres`
 /// exists); else what to install.
@@ -15,6 +16,11 @@ pub fn postgres_available() -> Result<(), String> {
 /// `Ok` when MariaDB's server binaries are installed; else what to install.
 pub fn mariadb_available() -> Result<(), String> {
     MariaDb::find().map(drop)
+}
+
+/// `Ok` when Debian's `pgbouncer` is installed; else what to install.
+pub fn pgbouncer_available() -> Result<(), String> {
+    Bouncer::find().map(drop)
 }
 
 /// Starts a [`PgCluster`] with `replicas` standbys, or skips the test where PostgreSQL is
@@ -39,6 +45,16 @@ pub fn mariadb_cluster_or_skip(replicas: usize) -> Option<MariaDbCluster> {
 /// does.
 pub fn mariadb_cluster_with_or_skip(options: ClusterOptions) -> Option<MariaDbCluster> {
     available_or_skip(mariadb_available()).then(|| MariaDbCluster::start_with(options))
+}
+
+/// Starts a [`PgBouncer`] in front of `server`, or skips the test where `pgbouncer` is
+/// missing, as [`pg_cluster_or_skip`] does.
+pub fn pgbouncer_or_skip(
+    cluster: &PgCluster,
+    server: &ServerRef,
+    mode: PoolMode,
+) -> Option<PgBouncer> {
+    available_or_skip(pgbouncer_available()).then(|| PgBouncer::start(cluster, server, mode))
 }
 
 /// A primary with two standbys shared by all tests of the process, started on first use, or

@@ -18,12 +18,21 @@
 //! also when the test panics; a watchdog process does the same if the test process dies
 //! without dropping it (a cluster kept in a `static`, or a killed test run). Server logs are
 //! `<name>.log` beside the data dirs, and a failed start panics with the end of the log.
+//!
+//! Faults for the tests to inject, on both kinds of cluster: stopping and killing servers,
+//! ending sessions, replication that lags, pauses or stops, frozen servers that answer nothing
+//! ([`PgCluster::freeze`]), and failover ([`PgCluster::promote`], [`PgCluster::demote`]).
+//! PostgreSQL also holds commits in flight ([`PgCluster::hold_commits`]) and runs behind
+//! [`PgBouncer`]. [`ClusterOptions`] starts clusters that speak TLS, with the
+//! [`certificates`] of the test process, or where PostgreSQL's application user needs its
+//! password.
 
 mod availability;
 mod cluster;
 mod mariadb;
 mod node;
 mod options;
+mod pgbouncer;
 mod ports;
 mod postgres;
 mod process;
@@ -36,11 +45,12 @@ mod workdir;
 
 pub use availability::{
     mariadb_available, mariadb_cluster_or_skip, mariadb_cluster_with_or_skip, pg_cluster_or_skip,
-    pg_cluster_with_or_skip, postgres_available, shared_mariadb_cluster_or_skip,
-    shared_pg_cluster_or_skip,
+    pg_cluster_with_or_skip, pgbouncer_available, pgbouncer_or_skip, postgres_available,
+    shared_mariadb_cluster_or_skip, shared_pg_cluster_or_skip,
 };
 pub use mariadb::{MARIADB_APP_PASSWORD, MariaDbCluster};
 pub use options::{ClusterOptions, ServerCert, Tls};
+pub use pgbouncer::{PgBouncer, PoolMode};
 pub use postgres::{PG_APP_PASSWORD, PgCluster};
 pub use tls::{Certificates, certificates};
 

@@ -15,7 +15,7 @@ use crate::ports::free_port;
 use crate::process::{Signal, child_pids, send_signal, wait_or_kill, wait_stopped};
 use crate::wait::PATIENCE;
 
-/// What differs between PostgreSQL and MariaDB servers.
+/// What differs between the servers the harness runs: PostgreSQL, MariaDB and PgBouncer.
 pub(crate) trait Flavor: Sync {
     /// "PostgreSQL" or "MariaDB", for messages.
     fn product(&self) -> &'static str;
@@ -40,6 +40,8 @@ pub(crate) enum Role {
     Former,
     /// The one-off server that prepares a cached data-dir template.
     Template,
+    /// A connection pooler in front of a server.
+    Pooler,
 }
 
 /// A way the harness holds a replica's replication back; see [`Node::is_held`].

@@ -301,6 +301,14 @@ impl PgCluster {
         app_url(port, database, self.options.password)
     }
 
+    pub(crate) fn postgres(&self) -> &Postgres {
+        &self.cluster.flavor
+    }
+
+    pub(crate) fn options(&self) -> ClusterOptions {
+        self.options
+    }
+
     fn try_sql(&self, server: &ServerRef, database: &str, sql: &str) -> Result<String, String> {
         let mut psql = self.cluster.flavor.psql(server.port, "postgres", database);
         run(psql.args(["-q", "-A", "-t"]), sql)
@@ -344,7 +352,7 @@ fn log_tail(node: &Node) -> String {
 }
 
 /// The PostgreSQL installation and the user its servers run as.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Postgres {
     bin: PathBuf,
     run_as: RunAs,
@@ -363,6 +371,10 @@ impl Postgres {
             bin,
             run_as: RunAs::postgres_user()?,
         })
+    }
+
+    pub(crate) fn run_as(&self) -> RunAs {
+        self.run_as
     }
 
     /// `psql` for the application user, with its password when `password`.
