@@ -3,8 +3,9 @@
 use std::sync::OnceLock;
 
 use crate::mariadb::MariaDb;
+use crate::pgbouncer::Bouncer;
 use crate::postgres::Postgres;
-use crate::{MariaDbCluster, PgCluster};
+use crate::{ClusterOptions, MariaDbCluster, PgBouncer, PgCluster, PoolMode, ServerRef};
 
 /// `Ok` when PostgreSQL's server binaries are installed (and, for root, user `postgres`
 /// exists); else what to install.
@@ -17,6 +18,11 @@ pub fn mariadb_available() -> Result<(), String> {
     MariaDb::find().map(drop)
 }
 
+/// `Ok` when Debian's `pgbouncer` is installed; else what to install.
+pub fn pgbouncer_available() -> Result<(), String> {
+    Bouncer::find().map(drop)
+}
+
 /// Starts a [`PgCluster`] with `replicas` standbys, or skips the test where PostgreSQL is
 /// missing: `None` after a `SKIPPED:` line on stderr, but a panic when `CI=true`, where a
 /// missing server is a broken machine, not a reason to skip.
@@ -24,10 +30,31 @@ pub fn pg_cluster_or_skip(replicas: usize) -> Option<PgCluster> {
     available_or_skip(postgres_available()).then(|| PgCluster::start(replicas))
 }
 
+/// Starts a [`PgCluster`] as `options` say, or skips the test as [`pg_cluster_or_skip`] does.
+pub fn pg_cluster_with_or_skip(options: ClusterOptions) -> Option<PgCluster> {
+    available_or_skip(postgres_available()).then(|| PgCluster::start_with(options))
+}
+
 /// Starts a [`MariaDbCluster`] with `replicas` replicas, or skips the test where MariaDB is
 /// missing, as [`pg_cluster_or_skip`] does.
 pub fn mariadb_cluster_or_skip(replicas: usize) -> Option<MariaDbCluster> {
     available_or_skip(mariadb_available()).then(|| MariaDbCluster::start(replicas))
+}
+
+/// Starts a [`MariaDbCluster`] as `options` say, or skips the test as [`pg_cluster_or_skip`]
+/// does.
+pub fn mariadb_cluster_with_or_skip(options: ClusterOptions) -> Option<MariaDbCluster> {
+    available_or_skip(mariadb_available()).then(|| MariaDbCluster::start_with(options))
+}
+
+/// Starts a [`PgBouncer`] in front of `server`, or skips the test where `pgbouncer` is
+/// missing, as [`pg_cluster_or_skip`] does.
+pub fn pgbouncer_or_skip(
+    cluster: &PgCluster,
+    server: &ServerRef,
+    mode: PoolMode,
+) -> Option<PgBouncer> {
+    available_or_skip(pgbouncer_available()).then(|| PgBouncer::start(cluster, server, mode))
 }
 
 /// A primary with two standbys shared by all tests of the process, started on first use, or

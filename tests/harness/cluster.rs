@@ -11,7 +11,8 @@ use crate::{ServerRef, Stop};
 /// How long a clean stop may take before the server is killed.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
-/// Nodes of one cluster, the primary first, in a work dir removed on drop.
+/// Nodes of one cluster, in a work dir removed on drop. The node named `primary` starts as the
+/// primary; after a failover another one is.
 #[derive(Debug)]
 pub(crate) struct Cluster<F: Flavor> {
     pub(crate) flavor: F,
@@ -33,12 +34,31 @@ impl<F: Flavor> Cluster<F> {
         Cluster { flavor, nodes, dir }
     }
 
+    /// The node in the primary role.
     pub(crate) fn primary(&self) -> &Node {
-        &self.nodes[0]
+        self.nodes
+            .iter()
+            .find(|node| node.role() == Role::Primary)
+            .expect("a cluster always has a primary")
     }
 
-    pub(crate) fn replicas(&self) -> &[Node] {
-        &self.nodes[1..]
+    /// The nodes that replicate from the primary, in order.
+    pub(crate) fn replicas(&self) -> impl Iterator<Item = &Node> {
+        self.nodes
+            .iter()
+            .filter(|node| node.role() == Role::Replica)
+    }
+
+    /// Makes the replica `node` the primary, and the primary so far a former one.
+    pub(crate) fn hand_over(&self, node: &Node) {
+        assert_eq!(
+            node.role(),
+            Role::Replica,
+            "only a replica can be promoted, not `{}`",
+            node.name
+        );
+        self.primary().set_role(Role::Former);
+        node.set_role(Role::Primary);
     }
 
     /// The node `server` names; panics if it belongs to another cluster.
@@ -74,7 +94,6 @@ impl<F: Flavor> Cluster<F> {
             };
             let starts: Vec<_> = self
                 .replicas()
-                .iter()
                 .map(|node| scope.spawn(move || start(node)))
                 .collect();
             for start in starts {
@@ -93,9 +112,11 @@ impl<F: Flavor> Cluster<F> {
         assert!(stopped, "cannot stop `{}`: it is not running", node.name);
     }
 
-    /// Replicas whose server runs.
-    pub(crate) fn running_replicas(&self) -> impl Iterator<Item = &Node> {
-        self.replicas().iter().filter(|node| node.is_running())
+    /// Replicas whose server runs and whose replication the harness does not hold back: the
+    /// ones that catch up with the primary.
+    pub(crate) fn following_replicas(&self) -> impl Iterator<Item = &Node> {
+        self.replicas()
+            .filter(|node| node.is_running() && !node.is_held())
     }
 }
 

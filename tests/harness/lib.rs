@@ -18,25 +18,41 @@
 //! also when the test panics; a watchdog process does the same if the test process dies
 //! without dropping it (a cluster kept in a `static`, or a killed test run). Server logs are
 //! `<name>.log` beside the data dirs, and a failed start panics with the end of the log.
+//!
+//! Faults for the tests to inject, on both kinds of cluster: stopping and killing servers,
+//! ending sessions, replication that lags, pauses or stops, frozen servers that answer nothing
+//! ([`PgCluster::freeze`]), and failover ([`PgCluster::promote`], [`PgCluster::demote`]).
+//! PostgreSQL also holds commits in flight ([`PgCluster::hold_commits`]) and runs behind
+//! [`PgBouncer`]. [`ClusterOptions`] starts clusters that speak TLS, with the
+//! [`certificates`] of the test process, or where PostgreSQL's application user needs its
+//! password.
 
 mod availability;
 mod cluster;
 mod mariadb;
 mod node;
+mod options;
+mod pgbouncer;
 mod ports;
 mod postgres;
 mod process;
 mod sql;
 mod template;
+mod tls;
+mod url;
 mod wait;
 mod workdir;
 
 pub use availability::{
-    mariadb_available, mariadb_cluster_or_skip, pg_cluster_or_skip, postgres_available,
+    mariadb_available, mariadb_cluster_or_skip, mariadb_cluster_with_or_skip, pg_cluster_or_skip,
+    pg_cluster_with_or_skip, pgbouncer_available, pgbouncer_or_skip, postgres_available,
     shared_mariadb_cluster_or_skip, shared_pg_cluster_or_skip,
 };
 pub use mariadb::{MARIADB_APP_PASSWORD, MariaDbCluster};
-pub use postgres::PgCluster;
+pub use options::{ClusterOptions, ServerCert, Tls};
+pub use pgbouncer::{PgBouncer, PoolMode};
+pub use postgres::{PG_APP_PASSWORD, PgCluster};
+pub use tls::{Certificates, certificates};
 
 /// One server of a cluster, as tests name it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -45,7 +61,7 @@ pub struct ServerRef {
     pub name: String,
     /// The loopback port it listens on; it keeps it across restarts.
     pub port: u16,
-    /// Whether it is the cluster's primary.
+    /// Whether it was the cluster's primary when this was taken; a failover changes that.
     pub is_primary: bool,
     /// MariaDB's `@@server_id`; `None` for PostgreSQL.
     pub server_id: Option<u32>,

@@ -1,5 +1,7 @@
 //! MariaDB: a primary and GTID replicas.
 
+mod replication;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
@@ -9,9 +11,11 @@ use std::time::Duration;
 
 use crate::cluster::Cluster;
 use crate::node::{Flavor, Node, Role};
+use crate::options::{ClusterOptions, ServerTls, Tls};
 use crate::process::{Signal, effective_uid, find_program, hermetic, run, running_as_root};
 use crate::sql::check_identifier;
 use crate::template::{cached_template, copy_template, fingerprint};
+use crate::url::with_params;
 use crate::wait::{PATIENCE, wait_until};
 use crate::workdir::WorkDir;
 use crate::{ServerRef, Stop};
@@ -51,10 +55,12 @@ GRANT REPLICATION SLAVE ON *.* TO 'replicator'@'%';
 ///
 /// Servers have `@@server_id` 1 (the primary), 2, 3, ... Every server is a clone of one
 /// template without binlogs, so replicas simply replicate the primary's binlog from its start.
-/// Dropping the cluster stops the servers and removes their files.
+/// Every server writes a binlog, replicas with what they replicate, so that any can be
+/// promoted. Dropping the cluster stops the servers and removes their files.
 #[derive(Debug)]
 pub struct MariaDbCluster {
     cluster: Cluster<MariaDb>,
+    options: ClusterOptions,
 }
 
 impl MariaDbCluster {
@@ -63,41 +69,53 @@ impl MariaDbCluster {
     /// Panics with the server's log when something fails: tests cannot go on without it. See
     /// [`crate::mariadb_cluster_or_skip`] for machines without MariaDB.
     pub fn start(replicas: usize) -> MariaDbCluster {
-        let mariadb = MariaDb::find().unwrap_or_else(|why| panic!("{why}"));
+        MariaDbCluster::start_with(ClusterOptions {
+            replicas,
+            ..ClusterOptions::default()
+        })
+    }
+
+    /// Starts a cluster as `options` say, with TLS or not, and waits until every replica
+    /// replicates, and has the application user's `REQUIRE SSL` where TLS is required. Panics
+    /// as [`MariaDbCluster::start`] does.
+    pub fn start_with(options: ClusterOptions) -> MariaDbCluster {
+        let mut mariadb = MariaDb::find().unwrap_or_else(|why| panic!("{why}"));
         let template = mariadb.template();
-        let mut cluster = Cluster::new(mariadb, "mariadb", replicas);
+        mariadb.tls = options.server_tls();
+        let mut cluster = Cluster::new(mariadb, "mariadb", options.replicas);
         for (node, id) in cluster.nodes.iter_mut().zip(1..) {
             node.server_id = Some(id);
         }
-        let this = MariaDbCluster { cluster };
+        let this = MariaDbCluster { cluster, options };
         let cluster = &this.cluster;
         copy_template(&template, &cluster.primary().data_dir);
         cluster.start_node(cluster.primary());
+        if options.tls == Tls::Required {
+            this.sql(&this.primary(), "ALTER USER 'app'@'%' REQUIRE SSL");
+        }
         cluster.start_replicas(|node| copy_template(&template, &node.data_dir));
         for node in cluster.replicas() {
-            this.sql(&node.server_ref(), &this.change_master_sql());
+            this.follow_primary(node);
         }
         for node in cluster.replicas() {
             this.wait_replicating(node);
         }
+        this.wait_caught_up();
         this
     }
 
-    /// The primary.
+    /// The primary: the server named `primary` until [`MariaDbCluster::promote`] makes another
+    /// one.
     pub fn primary(&self) -> ServerRef {
         self.cluster.primary().server_ref()
     }
 
-    /// The replicas, in order.
+    /// The replicas that follow the primary, in order; a former primary only once demoted.
     pub fn replicas(&self) -> Vec<ServerRef> {
-        self.cluster
-            .replicas()
-            .iter()
-            .map(Node::server_ref)
-            .collect()
+        self.cluster.replicas().map(Node::server_ref).collect()
     }
 
-    /// Every server, the primary first.
+    /// Every server, in the order `primary`, `replica1`, ..., whatever their roles now.
     pub fn servers(&self) -> Vec<ServerRef> {
         self.cluster.servers()
     }
@@ -122,6 +140,12 @@ impl MariaDbCluster {
         app_url(server.port, "app")
     }
 
+    /// [`MariaDbCluster::url`] with `params` as its query, percent-encoded, such as
+    /// `[("require_ssl", "true")]`; which parameters a client takes is the client's business.
+    pub fn url_with_params(&self, server: &ServerRef, params: &[(&str, &str)]) -> String {
+        with_params(self.url(server), params)
+    }
+
     /// The application URL of the primary.
     pub fn primary_url(&self) -> String {
         self.url(&self.primary())
@@ -141,27 +165,59 @@ impl MariaDbCluster {
     }
 
     /// Starts a stopped `server` again on its port and waits until it accepts connections. A
-    /// replica gets `START SLAVE`; while the primary runs, this waits until the replicas it
-    /// concerns replicate again.
+    /// replica replicates from the current primary again, also if its replication was
+    /// stopped; while the primary runs, this waits until the replicas it concerns replicate. A
+    /// former primary starts as the primary it was, without `read_only`.
     pub fn restart(&self, server: &ServerRef) {
         let node = self.cluster.node(server);
         self.cluster.start_node(node);
         let primary_runs = self.cluster.primary().is_running();
-        if node.role == Role::Replica {
-            self.sql(server, "START SLAVE");
-            if primary_runs {
-                self.wait_replicating(node);
+        match node.role() {
+            Role::Replica => {
+                self.follow_primary(node);
+                if primary_runs {
+                    self.wait_replicating(node);
+                }
             }
-        } else {
-            self.cluster
-                .running_replicas()
-                .for_each(|replica| self.wait_replicating(replica));
+            Role::Primary => self
+                .cluster
+                .following_replicas()
+                .for_each(|replica| self.wait_replicating(replica)),
+            _ => {}
         }
     }
 
     /// Whether `server` runs.
     pub fn is_running(&self, server: &ServerRef) -> bool {
         self.cluster.node(server).is_running()
+    }
+
+    /// Freezes `server` like a host that stopped answering: SIGSTOP to `mariadbd`. TCP
+    /// connections still complete, in the kernel's backlog, but no greeting, answer or error
+    /// comes, so only client timeouts end the calls; [`MariaDbCluster::sql`] on it would hang.
+    /// Stopping or dropping the cluster thaws it first. Panics unless it runs.
+    pub fn freeze(&self, server: &ServerRef) {
+        self.cluster.node(server).freeze();
+    }
+
+    /// Thaws a [`MariaDbCluster::freeze`]d `server`: it answers what waited meanwhile.
+    pub fn thaw(&self, server: &ServerRef) {
+        let thawed = self.cluster.node(server).thaw();
+        assert!(thawed, "`{}` is not frozen", server.name);
+    }
+
+    /// `KILL`s connection `id` (`CONNECTION_ID()`) on `server` and waits until it is gone; its
+    /// client sees error 2013 or 2006. Returns whether there was such a connection.
+    pub fn terminate_session(&self, server: &ServerRef, id: u64) -> bool {
+        // Error 1094, "Unknown thread id", when there is none.
+        if self
+            .try_sql(server, &format!("KILL CONNECTION {id}"))
+            .is_err()
+        {
+            return false;
+        }
+        self.wait_connections_gone(server, &id.to_string());
+        true
     }
 
     /// `KILL`s every connection of the application user on `server` and waits until they are
@@ -178,15 +234,19 @@ impl MariaDbCluster {
             .collect();
         // `--force` goes on past a connection that ended by itself meanwhile.
         let _ = run(self.root_client(server.port).arg("--force"), &kills);
-        let left = format!(
-            "SELECT count(*) FROM information_schema.PROCESSLIST WHERE id IN ({})",
-            ids.join(",")
-        );
+        self.wait_connections_gone(server, &ids.join(","));
+        ids.len()
+    }
+
+    /// Waits until no connection of the comma-separated `ids` is left on `server`: a killed
+    /// connection ends a moment later.
+    fn wait_connections_gone(&self, server: &ServerRef, ids: &str) {
+        let left =
+            format!("SELECT count(*) FROM information_schema.PROCESSLIST WHERE id IN ({ids})");
         wait_until("killed connections to end", PATIENCE, || {
             Ok(self.try_sql(server, &left)? == "0")
         })
         .unwrap_or_else(|why| panic!("{why}"));
-        ids.len()
     }
 
     /// Delays the replica `replica` by `delay`, rounded up to whole seconds (`MASTER_DELAY`).
@@ -206,7 +266,8 @@ impl MariaDbCluster {
         }
     }
 
-    /// Waits until every running replica has applied the primary's `@@gtid_binlog_pos`.
+    /// Waits until every running replica has applied the primary's `@@gtid_binlog_pos`; a
+    /// replica whose replication is stopped is not waited for.
     pub fn wait_caught_up(&self) {
         assert!(
             self.cluster.primary().is_running(),
@@ -215,7 +276,7 @@ impl MariaDbCluster {
         let position = self.sql(&self.primary(), "SELECT @@gtid_binlog_pos");
         let timeout = PATIENCE.as_secs();
         let wait = format!("SELECT MASTER_GTID_WAIT('{position}', {timeout})");
-        for node in self.cluster.running_replicas() {
+        for node in self.cluster.following_replicas() {
             let replica = node.server_ref();
             let waited = self.sql(&replica, &wait);
             if waited != "0" {
@@ -243,12 +304,16 @@ impl MariaDbCluster {
     }
 
     /// A `mariadb` client command connected to `server` as the application user, in batch mode;
-    /// add `-e SQL`, or spawn it to hold a session open.
+    /// add `-e SQL`, or spawn it to hold a session open. On a TLS cluster it uses TLS without
+    /// verifying the certificate (`--ssl`); add `--ssl-ca=...`, `--ssl-verify-server-cert` or
+    /// `--skip-ssl` to connect otherwise.
     pub fn app_command(&self, server: &ServerRef) -> Command {
         let mut client = self.cluster.flavor.client(server.port, "app");
-        client
-            .arg(format!("--password={MARIADB_APP_PASSWORD}"))
-            .arg("app");
+        client.arg(format!("--password={MARIADB_APP_PASSWORD}"));
+        if self.options.tls != Tls::Off {
+            client.arg("--ssl");
+        }
+        client.arg("app");
         client
     }
 
@@ -276,13 +341,19 @@ impl MariaDbCluster {
         self.cluster.flavor.client(port, "root")
     }
 
-    fn change_master_sql(&self) -> String {
-        format!(
-            "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, \
+    /// Has the replica `node` replicate from the current primary, from its `gtid_slave_pos` on.
+    /// Changing the master drops the relay log, which GTIDs make harmless: what it had not
+    /// applied comes again.
+    fn follow_primary(&self, node: &Node) {
+        let sql = format!(
+            "STOP SLAVE;\n\
+             CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, \
              MASTER_USER = 'replicator', MASTER_PASSWORD = '{REPLICATION_PASSWORD}', \
-             MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;\nSTART SLAVE;",
+             MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;\n\
+             START SLAVE;",
             self.cluster.primary().port()
-        )
+        );
+        self.sql(&node.server_ref(), &sql);
     }
 
     /// `SHOW SLAVE STATUS` as field names to values.
@@ -318,12 +389,13 @@ fn app_url(port: u16, database: &str) -> String {
     format!("mysql://app:{MARIADB_APP_PASSWORD}@127.0.0.1:{port}/{database}")
 }
 
-/// The MariaDB installation.
+/// The MariaDB installation, and the TLS files of a cluster's servers.
 #[derive(Debug)]
 pub(crate) struct MariaDb {
     server: PathBuf,
     install_db: PathBuf,
     client: PathBuf,
+    tls: Option<ServerTls>,
 }
 
 impl MariaDb {
@@ -341,6 +413,7 @@ impl MariaDb {
             server: find("mariadbd")?,
             install_db: find("mariadb-install-db")?,
             client: find("mariadb")?,
+            tls: None,
         })
     }
 
@@ -441,11 +514,22 @@ impl Flavor for MariaDb {
         ));
         server.arg(format!("--port={port}"));
         server.arg(format!("--server-id={}", node.server_id.unwrap_or(1)));
-        match node.role {
-            Role::Primary => server.args(["--log-bin=binlog", "--binlog-format=ROW"]),
-            Role::Replica => server.args(["--read-only=1", "--skip-slave-start"]),
-            Role::Template => &mut server,
-        };
+        let role = node.role();
+        if role != Role::Template {
+            server.args([
+                "--log-bin=binlog",
+                "--binlog-format=ROW",
+                "--log-slave-updates",
+            ]);
+        }
+        if role == Role::Replica {
+            server.args(["--read-only=1", "--skip-slave-start"]);
+        }
+        if let Some(tls) = &self.tls {
+            server.arg(format!("--ssl-ca={}", tls.ca.display()));
+            server.arg(format!("--ssl-cert={}", tls.cert.display()));
+            server.arg(format!("--ssl-key={}", tls.key.display()));
+        }
         server.current_dir(&node.data_dir);
         server
     }

@@ -1,6 +1,9 @@
 //! PostgreSQL: a primary and streaming standbys.
 
-use std::fs::{self, File, OpenOptions};
+mod access;
+mod replication;
+
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,23 +12,33 @@ use std::time::Duration;
 
 use crate::cluster::Cluster;
 use crate::node::{Flavor, Node, Role};
+use crate::options::ClusterOptions;
 use crate::process::{RunAs, Signal, find_program, hermetic, run};
 use crate::sql::check_identifier;
 use crate::template::{cached_template, copy_template, fingerprint};
+use crate::url::with_params;
 use crate::wait::{PATIENCE, wait_until};
 use crate::workdir::WorkDir;
 use crate::{ServerRef, Stop};
 
+/// The application user's password where [`ClusterOptions::password`] asks for one (else it
+/// is trusted); then also part of every URL.
+pub const PG_APP_PASSWORD: &str = "app-secret";
+
 const INITDB_ARGS: &str = "-U postgres -A trust -E UTF8 --locale=C --no-sync --wal-segsize=1";
 
-/// Settings of every server. Durability is off (test data is thrown away); standbys retry the
-/// primary every 100 ms instead of 5 s, keep 256 MB of WAL for standbys that were stopped, and
-/// report their snapshots so the primary's vacuum does not cancel their queries.
+/// Settings of every server. Durability is off (test data is thrown away) but for full-page
+/// writes and hint-bit logging, which `pg_rewind` needs to turn a former primary into a
+/// standby. Standbys retry the primary every 100 ms instead of 5 s, keep 256 MB of WAL for
+/// standbys that were stopped, and report their snapshots so the primary's vacuum does not
+/// cancel their queries. `replication.conf` names the primary a standby follows (see
+/// [`Postgres::follow`]): a file, not `-c`, so that a reload can change it.
 const SERVER_CONF: &str = "
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 fsync = off
-full_page_writes = off
+full_page_writes = on
+wal_log_hints = on
 wal_level = replica
 max_wal_senders = 10
 wal_keep_size = '256MB'
@@ -34,11 +47,13 @@ hot_standby_feedback = on
 wal_retrieve_retry_interval = '100ms'
 shared_buffers = '16MB'
 log_line_prefix = '%m [%p] %q%u@%d '
+include_if_exists = 'replication.conf'
 ";
 
-/// The application role owns database `app`; `replicator` is only for standbys.
+/// The application role owns database `app`; `replicator` is only for standbys. The
+/// application role's password counts only where `pg_hba.conf` asks for it.
 const TEMPLATE_SQL: &str = "
-CREATE ROLE app LOGIN;
+CREATE ROLE app LOGIN PASSWORD 'app-secret';
 CREATE DATABASE app OWNER app;
 CREATE ROLE replicator REPLICATION LOGIN;
 ";
@@ -46,11 +61,13 @@ CREATE ROLE replicator REPLICATION LOGIN;
 /// A PostgreSQL primary with streaming standbys on loopback ports, in a temp dir.
 ///
 /// Every server is a clone of one template, so standbys need no base backup: they start from
-/// the template's shutdown checkpoint and stream the rest from the primary. Dropping the
-/// cluster stops the servers and removes their files.
+/// the template's shutdown checkpoint and stream the rest from the primary. Who may connect
+/// and how (TLS, passwords) is set per cluster, after the copy. Dropping the cluster stops the
+/// servers and removes their files.
 #[derive(Debug)]
 pub struct PgCluster {
     cluster: Cluster<Postgres>,
+    options: ClusterOptions,
 }
 
 impl PgCluster {
@@ -59,38 +76,45 @@ impl PgCluster {
     /// Panics with the server's log when something fails: tests cannot go on without it. See
     /// [`crate::pg_cluster_or_skip`] for machines without PostgreSQL.
     pub fn start(replicas: usize) -> PgCluster {
+        PgCluster::start_with(ClusterOptions {
+            replicas,
+            ..ClusterOptions::default()
+        })
+    }
+
+    /// Starts a cluster as `options` say, with TLS or passwords, and waits until every standby
+    /// streams. Panics as [`PgCluster::start`] does.
+    pub fn start_with(options: ClusterOptions) -> PgCluster {
         let postgres = Postgres::find().unwrap_or_else(|why| panic!("{why}"));
         let template = postgres.template();
         let this = PgCluster {
-            cluster: Cluster::new(postgres, "pg", replicas),
+            cluster: Cluster::new(postgres, "pg", options.replicas),
+            options,
         };
         let cluster = &this.cluster;
         cluster.flavor.run_as.chown(cluster.dir.path());
-        copy_template(&template, &cluster.primary().data_dir);
-        cluster.start_node(cluster.primary());
-        cluster.start_replicas(|node| {
+        let copy = |node: &Node| {
             copy_template(&template, &node.data_dir);
-            create_file(&node.data_dir.join("standby.signal"));
-        });
+            this.configure_access(node);
+        };
+        copy(cluster.primary());
+        cluster.start_node(cluster.primary());
+        cluster.start_replicas(copy);
         this.wait_streaming(cluster.replicas());
         this
     }
 
-    /// The primary.
+    /// The primary: the server named `primary` until [`PgCluster::promote`] makes another one.
     pub fn primary(&self) -> ServerRef {
         self.cluster.primary().server_ref()
     }
 
-    /// The standbys, in order.
+    /// The standbys that follow the primary, in order; a former primary only once demoted.
     pub fn replicas(&self) -> Vec<ServerRef> {
-        self.cluster
-            .replicas()
-            .iter()
-            .map(Node::server_ref)
-            .collect()
+        self.cluster.replicas().map(Node::server_ref).collect()
     }
 
-    /// Every server, the primary first.
+    /// Every server, in the order `primary`, `replica1`, ..., whatever their roles now.
     pub fn servers(&self) -> Vec<ServerRef> {
         self.cluster.servers()
     }
@@ -100,9 +124,17 @@ impl PgCluster {
         self.cluster.server_by_port(port)
     }
 
-    /// `postgres://app@127.0.0.1:PORT/app`: the application user (no superuser, owner of `app`).
+    /// `postgres://app@127.0.0.1:PORT/app`: the application user (no superuser, owner of `app`),
+    /// with `app:PASSWORD@` where [`ClusterOptions::password`] asks for one.
     pub fn url(&self, server: &ServerRef) -> String {
-        app_url(server.port, "app")
+        self.app_url(server.port, "app")
+    }
+
+    /// [`PgCluster::url`] with `params` as its query, percent-encoded, such as
+    /// `[("sslmode", "require")]`. Which parameters a client takes is the client's business:
+    /// libpq's `sslrootcert`, for one, is unknown to `tokio-postgres`.
+    pub fn url_with_params(&self, server: &ServerRef, params: &[(&str, &str)]) -> String {
+        with_params(self.url(server), params)
     }
 
     /// The application URL of the primary.
@@ -124,21 +156,47 @@ impl PgCluster {
     }
 
     /// Starts a stopped `server` again on its port and waits until it accepts connections and,
-    /// while the primary runs, until the standbys it concerns stream again.
+    /// while the primary runs, until the standbys it concerns stream again. A standby follows
+    /// the current primary, also if its replication was stopped or paused; a former primary
+    /// starts as the primary it was.
     pub fn restart(&self, server: &ServerRef) {
         let node = self.cluster.node(server);
         self.cluster.start_node(node);
-        if node.role == Role::Replica && self.cluster.primary().is_running() {
-            self.wait_streaming(std::slice::from_ref(node));
-        } else if node.role == Role::Primary {
-            let running: Vec<&Node> = self.cluster.running_replicas().collect();
-            self.wait_streaming(running);
+        match node.role() {
+            Role::Replica if self.cluster.primary().is_running() => self.wait_streaming([node]),
+            Role::Primary => self.wait_streaming(self.cluster.following_replicas()),
+            _ => {}
         }
     }
 
     /// Whether `server` runs.
     pub fn is_running(&self, server: &ServerRef) -> bool {
         self.cluster.node(server).is_running()
+    }
+
+    /// Freezes `server` like a host that stopped answering: SIGSTOP to the postmaster, then to
+    /// every child process (backends, WAL sender and receiver, ...). TCP connections still
+    /// complete, in the kernel's backlog, but nothing answers them or open sessions, so only
+    /// client timeouts end the calls; [`PgCluster::sql`] on it would hang. Stopping or dropping
+    /// the cluster thaws it first. Panics unless it runs.
+    pub fn freeze(&self, server: &ServerRef) {
+        self.cluster.node(server).freeze();
+    }
+
+    /// Thaws a [`PgCluster::freeze`]d `server`: it answers what waited meanwhile.
+    pub fn thaw(&self, server: &ServerRef) {
+        let thawed = self.cluster.node(server).thaw();
+        assert!(thawed, "`{}` is not frozen", server.name);
+    }
+
+    /// Terminates the session of backend `pid` (`pg_backend_pid()`) on `server` and waits until
+    /// it is gone; its client sees SQLSTATE 57P01. Returns whether there was such a session.
+    pub fn terminate_session(&self, server: &ServerRef, pid: u32) -> bool {
+        // A pid that is no backend gives a warning and `f`.
+        self.sql(
+            server,
+            &format!("SELECT pg_terminate_backend({pid}, 10000)"),
+        ) == "t"
     }
 
     /// Terminates every session of the application user on `server` and waits until they are
@@ -172,7 +230,8 @@ impl PgCluster {
         .unwrap_or_else(|why| panic!("{why}"));
     }
 
-    /// Waits until every running standby has replayed everything the primary has written.
+    /// Waits until every running standby has replayed everything the primary has written; a
+    /// standby whose replication is stopped or paused is not waited for.
     pub fn wait_caught_up(&self) {
         assert!(
             self.cluster.primary().is_running(),
@@ -181,7 +240,7 @@ impl PgCluster {
         let primary = self.primary();
         let lsn = self.sql(&primary, "SELECT pg_current_wal_lsn()");
         let replayed = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'");
-        for node in self.cluster.running_replicas() {
+        for node in self.cluster.following_replicas() {
             let replica = node.server_ref();
             wait_until(
                 &format!("`{}` to replay up to {lsn}", node.name),
@@ -212,9 +271,13 @@ impl PgCluster {
     }
 
     /// A `psql` command connected to `server` as the application user, stopping at the first
-    /// error and printing SQLSTATEs; add `-c SQL`, or spawn it to hold a session open.
+    /// error and printing SQLSTATEs; add `-c SQL`, or spawn it to hold a session open. It
+    /// gives the password where one is needed (`PGPASSWORD`) and, on a TLS cluster, uses TLS
+    /// without verifying the certificate (libpq's default `sslmode=prefer`); set `PGSSLMODE`,
+    /// `PGSSLROOTCERT` or `PGPASSWORD` on it to connect otherwise.
     pub fn app_command(&self, server: &ServerRef) -> Command {
-        self.cluster.flavor.psql(server.port, "app", "app")
+        let postgres = &self.cluster.flavor;
+        postgres.app_psql(server.port, "app", self.options.password)
     }
 
     /// Creates database `name` owned by the application user, waits until the standbys have
@@ -229,9 +292,21 @@ impl PgCluster {
         let replicas = self
             .replicas()
             .iter()
-            .map(|server| app_url(server.port, name))
+            .map(|server| self.app_url(server.port, name))
             .collect();
-        (app_url(self.primary().port, name), replicas)
+        (self.app_url(self.primary().port, name), replicas)
+    }
+
+    fn app_url(&self, port: u16, database: &str) -> String {
+        app_url(port, database, self.options.password)
+    }
+
+    pub(crate) fn postgres(&self) -> &Postgres {
+        &self.cluster.flavor
+    }
+
+    pub(crate) fn options(&self) -> ClusterOptions {
+        self.options
     }
 
     fn try_sql(&self, server: &ServerRef, database: &str, sql: &str) -> Result<String, String> {
@@ -242,7 +317,12 @@ impl PgCluster {
     /// Waits until each of `standbys` has a WAL receiver streaming from the primary. Asked of
     /// the standby, not the primary, whose view may still show a connection that just died.
     fn wait_streaming<'a>(&self, standbys: impl IntoIterator<Item = &'a Node>) {
-        let streaming = "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'";
+        let streaming = format!(
+            "SELECT count(*) FROM pg_stat_wal_receiver
+             WHERE status = 'streaming' AND sender_port = {}",
+            self.cluster.primary().port()
+        );
+        let streaming = streaming.as_str();
         for node in standbys {
             let standby = node.server_ref();
             wait_until(
@@ -255,8 +335,14 @@ impl PgCluster {
     }
 }
 
-fn app_url(port: u16, database: &str) -> String {
-    format!("postgres://app@127.0.0.1:{port}/{database}")
+/// The application user's URL, with its password where it needs one.
+pub(crate) fn app_url(port: u16, database: &str, password: bool) -> String {
+    let password = if password {
+        format!(":{PG_APP_PASSWORD}")
+    } else {
+        String::new()
+    };
+    format!("postgres://app{password}@127.0.0.1:{port}/{database}")
 }
 
 fn log_tail(node: &Node) -> String {
@@ -265,12 +351,8 @@ fn log_tail(node: &Node) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-fn create_file(path: &Path) {
-    File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-}
-
 /// The PostgreSQL installation and the user its servers run as.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Postgres {
     bin: PathBuf,
     run_as: RunAs,
@@ -289,6 +371,39 @@ impl Postgres {
             bin,
             run_as: RunAs::postgres_user()?,
         })
+    }
+
+    pub(crate) fn run_as(&self) -> RunAs {
+        self.run_as
+    }
+
+    /// `psql` for the application user, with its password when `password`.
+    pub(crate) fn app_psql(&self, port: u16, database: &str, password: bool) -> Command {
+        let mut psql = self.psql(port, "app", database);
+        if password {
+            psql.env("PGPASSWORD", PG_APP_PASSWORD);
+        }
+        psql
+    }
+
+    /// Writes a file in a data dir, owned like the rest of it by the server's user: `pg_rewind`,
+    /// which runs as that user, replaces such files.
+    fn write(&self, path: &Path, text: &str) {
+        fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        self.run_as.chown(path);
+    }
+
+    /// Points the standby `node` at the primary on `primary_port`, or at none, in its
+    /// `replication.conf`; a running standby takes it on reload.
+    fn follow(&self, node: &Node, primary_port: Option<u16>) {
+        let conninfo = primary_port.map_or_else(String::new, |port| {
+            format!(
+                "host=127.0.0.1 port={port} user=replicator application_name={}",
+                node.name
+            )
+        });
+        let setting = format!("primary_conninfo = '{conninfo}'\n");
+        self.write(&node.data_dir.join("replication.conf"), &setting);
     }
 
     fn psql(&self, port: u16, user: &str, database: &str) -> Command {
@@ -355,7 +470,15 @@ impl Flavor for Postgres {
         "PostgreSQL"
     }
 
-    fn command(&self, node: &Node, port: u16, primary_port: u16) -> Command {
+    /// A standby starts in standby mode, following the cluster's primary of the moment.
+    fn prepare(&self, node: &Node, _port: u16, primary_port: u16) {
+        if node.role() == Role::Replica {
+            self.write(&node.data_dir.join("standby.signal"), "");
+            self.follow(node, Some(primary_port));
+        }
+    }
+
+    fn command(&self, node: &Node, port: u16, _primary_port: u16) -> Command {
         let mut postgres = hermetic(self.bin.join("postgres"));
         postgres
             .arg("-D")
@@ -367,15 +490,6 @@ impl Flavor for Postgres {
             "-c",
             &format!("cluster_name={}", node.name),
         ]);
-        if node.role == Role::Replica {
-            let conninfo = format!(
-                "host=127.0.0.1 port={primary_port} user=replicator application_name={}",
-                node.name
-            );
-            postgres
-                .arg("-c")
-                .arg(format!("primary_conninfo={conninfo}"));
-        }
         self.run_as.apply(&mut postgres);
         postgres
     }

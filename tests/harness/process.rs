@@ -15,6 +15,10 @@ pub(crate) enum Signal {
     Term,
     Quit,
     Kill,
+    /// Freezes a process; it cannot be caught.
+    Stop,
+    /// Thaws a frozen process.
+    Cont,
 }
 
 impl Signal {
@@ -25,6 +29,8 @@ impl Signal {
             Signal::Term => "TERM",
             Signal::Quit => "QUIT",
             Signal::Kill => "KILL",
+            Signal::Stop => "STOP",
+            Signal::Cont => "CONT",
         }
     }
 
@@ -35,11 +41,14 @@ impl Signal {
             Signal::Term => S::TERM,
             Signal::Quit => S::QUIT,
             Signal::Kill => S::KILL,
+            Signal::Stop => S::STOP,
+            Signal::Cont => S::CONT,
         }
     }
 }
 
-/// Sends `signal` to the process `pid`, which the caller holds as a `Child` (never by name).
+/// Sends `signal` to the process `pid`, which the caller holds as a `Child` or found as the
+/// child of one (never by name).
 pub(crate) fn send_signal(pid: u32, signal: Signal) {
     let pid = i32::try_from(pid)
         .ok()
@@ -48,6 +57,34 @@ pub(crate) fn send_signal(pid: u32, signal: Signal) {
         // It may have exited already; the caller's wait tells.
         let _ = rustix::process::kill_process(pid, signal.to_rustix());
     }
+}
+
+/// The processes whose parent is `pid`, found by scanning `/proc/*/stat`: this kernel has no
+/// `/proc/<pid>/task/<tid>/children`.
+pub(crate) fn child_pids(pid: u32) -> Vec<u32> {
+    let entries = fs::read_dir("/proc").into_iter().flatten().flatten();
+    entries
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&candidate| process_stat(candidate).is_some_and(|(_, ppid)| ppid == pid))
+        .collect()
+}
+
+/// Waits until `pid` has stopped on SIGSTOP (or exited): the signal arrives asynchronously.
+pub(crate) fn wait_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process_stat(pid).is_some_and(|(state, _)| !matches!(state, 'T' | 't' | 'Z' | 'X')) {
+        assert!(Instant::now() < deadline, "process {pid} did not stop");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The state letter and parent pid of `pid`, or `None` once it is gone. The command name
+/// before them is in parentheses and may itself hold spaces or parentheses.
+fn process_stat(pid: u32) -> Option<(char, u32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
 }
 
 /// Waits up to `grace` for `child` to exit, then SIGKILLs it; the child is always reaped.

@@ -66,19 +66,24 @@ impl WorkDir {
         self.temp.path()
     }
 
-    /// Where a server records `<pid> <signal>` for the watchdog while it runs.
+    /// Where a server records `<pid> <signal>` for the watchdog while it runs; a frozen server
+    /// also records its processes' pids beside it, in `<server>.frozen-pids`.
     pub(crate) fn pid_file(&self, server: &str) -> PathBuf {
         self.path().join(format!("{server}.server-pid"))
     }
 }
 
 /// Waits for EOF on its stdin, which comes when the `WorkDir` is dropped or this process dies,
-/// then stops the registered servers that still run and removes the dir.
+/// then thaws frozen servers (and their children), stops the registered servers that still run
+/// and removes the dir.
 const WATCHDOG_SCRIPT: &str = r#"
 trap '' INT HUP
 dir=$1
 alive() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$dir"; }
 cat > /dev/null
+for f in "$dir"/*.frozen-pids; do
+  [ -f "$f" ] && kill -s CONT $(cat "$f") 2>/dev/null
+done
 for f in "$dir"/*.server-pid; do
   [ -f "$f" ] && read -r pid signal < "$f" && alive "$pid" && kill -s "$signal" "$pid"
 done

@@ -3,11 +3,11 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::process::{Child, Stdio};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use harness::{MariaDbCluster, PgCluster, ServerRef, Stop};
+use harness::{MariaDbCluster, PgCluster, Stop};
+
+use crate::support::{assert_all_closed, finish, ports_of, spawn_quietly, wait_for};
 
 #[test]
 fn pg_standbys_replicate_and_refuse_app_writes() {
@@ -294,40 +294,65 @@ fn a_mariadb_cluster_closes_its_ports_on_drop() {
     assert_all_closed(&ports);
 }
 
-fn ports_of(servers: &[ServerRef]) -> Vec<u16> {
-    servers.iter().map(|server| server.port).collect()
+#[test]
+fn pg_terminate_session_ends_one_session_only() {
+    let Some(cluster) = harness::pg_cluster_or_skip(0) else {
+        return;
+    };
+    let primary = cluster.primary();
+    let sleep = || {
+        spawn_quietly(
+            cluster
+                .app_command(&primary)
+                .args(["-c", "SELECT pg_sleep(60)"]),
+        )
+    };
+    let app_sessions = "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'";
+    let first = sleep();
+    wait_for(|| cluster.sql(&primary, app_sessions) == "1");
+    let pid = cluster.sql(
+        &primary,
+        "SELECT pid FROM pg_stat_activity WHERE usename = 'app'",
+    );
+    let pid: u32 = pid.parse().unwrap();
+    let second = sleep();
+    wait_for(|| cluster.sql(&primary, app_sessions) == "2");
+
+    assert!(cluster.terminate_session(&primary, pid));
+    let (succeeded, stderr) = finish(first);
+    assert!(!succeeded && stderr.contains("57P01"), "{stderr}");
+    assert_eq!(cluster.sql(&primary, app_sessions), "1");
+    assert!(!cluster.terminate_session(&primary, pid));
+    assert_eq!(cluster.terminate_app_sessions(&primary), 1);
+    finish(second);
 }
 
-fn assert_all_closed(ports: &[u16]) {
-    for &port in ports {
-        assert!(
-            TcpStream::connect(("127.0.0.1", port)).is_err(),
-            "port {port} still listens"
-        );
-    }
-}
+#[test]
+fn mariadb_terminate_session_ends_one_connection_only() {
+    let Some(cluster) = harness::mariadb_cluster_or_skip(0) else {
+        return;
+    };
+    let primary = cluster.primary();
+    let sleep = || {
+        spawn_quietly(
+            cluster
+                .app_command(&primary)
+                .args(["-e", "SELECT SLEEP(60)"]),
+        )
+    };
+    let app_sessions = "SELECT count(*) FROM information_schema.PROCESSLIST WHERE user = 'app'";
+    let first = sleep();
+    wait_for(|| cluster.sql(&primary, app_sessions) == "1");
+    let id = "SELECT id FROM information_schema.PROCESSLIST WHERE user = 'app'";
+    let id: u64 = cluster.sql(&primary, id).parse().unwrap();
+    let second = sleep();
+    wait_for(|| cluster.sql(&primary, app_sessions) == "2");
 
-fn spawn_quietly(command: &mut std::process::Command) -> Child {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command.spawn().expect("cannot start the client")
-}
-
-/// Waits for `child`: whether it succeeded, and its stderr.
-fn finish(child: Child) -> (bool, String) {
-    let output = child.wait_with_output().expect("the client ran");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn wait_for(mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out");
-        thread::sleep(Duration::from_millis(20));
-    }
+    assert!(cluster.terminate_session(&primary, id));
+    let (succeeded, stderr) = finish(first);
+    assert!(!succeeded && stderr.contains("2013"), "{stderr}");
+    assert_eq!(cluster.sql(&primary, app_sessions), "1");
+    assert!(!cluster.terminate_session(&primary, id));
+    assert_eq!(cluster.terminate_app_sessions(&primary), 1);
+    finish(second);
 }
