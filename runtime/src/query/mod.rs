@@ -7,6 +7,7 @@
 mod membership;
 mod raw;
 mod read_only;
+mod statement;
 
 use diesel::dsl::Limit;
 use diesel::query_builder::{AsQuery, QueryId};

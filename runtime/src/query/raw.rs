@@ -5,7 +5,10 @@ use std::marker::PhantomData;
 
 use diesel::QueryResult;
 use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryBuilder, QueryFragment, QueryId};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::statement::check_reads_only;
 
 /// A query marked by [`raw_read`] or [`raw_write`]. It runs exactly as the query it wraps.
 #[derive(Debug, Clone, Copy)]
@@ -70,8 +73,26 @@ impl<Q, Mode> QueryId for RawSql<Q, Mode> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<Q: QueryFragment<DB>, Mode, DB: Backend> QueryFragment<DB> for RawSql<Q, Mode> {
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for RawSql<Q, Unchecked> {
     fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.query.walk_ast(pass)
+    }
+}
+
+/// Raw SQL marked as a read runs only when its text is one statement that starts like a
+/// read (see `statement.rs`): a statement that would weaken the session's read-only mode
+/// (`SET ... READ WRITE`, `BEGIN`, `COMMIT`) is refused before it is sent.
+impl<Q, DB> QueryFragment<DB> for RawSql<Q, ReadOnly>
+where
+    Q: QueryFragment<DB>,
+    DB: Backend<QueryBuilder: Default>,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let mut sql = DB::QueryBuilder::default();
+        self.query.to_sql(&mut sql, pass.backend())?;
+        check_reads_only(&sql.finish()).map_err(|refusal| {
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, Box::new(refusal))
+        })?;
         self.query.walk_ast(pass)
     }
 }
