@@ -257,8 +257,8 @@ impl From<Error> for DieselError {
 }
 
 /// PostgreSQL (SQLSTATE 25006) and MariaDB in a read-only session (1792) map to diesel's
-/// `ReadOnlyTransaction`; MariaDB's `read_only` server variable (1290) and SQLite's
-/// `mode=ro` only say so in their message.
+/// `ReadOnlyTransaction`; MariaDB's `read_only` server variable (1290), a PostgreSQL
+/// standby's refusals during recovery and SQLite's `mode=ro` only say so in their message.
 pub(crate) fn is_read_only_refusal(error: &DieselError) -> bool {
     match error {
         DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => true,
@@ -267,6 +267,9 @@ pub(crate) fn is_read_only_refusal(error: &DieselError) -> bool {
             message.contains("--read-only option")
                 || message.contains("READ ONLY transaction")
                 || message.contains("attempt to write a readonly database")
+                // A PostgreSQL standby refusing what would write ("cannot assign OIDs
+                // during recovery", "cannot execute ... during recovery").
+                || message.contains("during recovery")
         }
         _ => false,
     }

@@ -3,7 +3,7 @@
 
 pub use tracing::Instrument;
 
-pub use crate::backend::StandIn;
+pub use crate::backend::{StandIn, Watch};
 pub use crate::call::RouteCall;
 pub use crate::call::retry::{Arg, ArgClone, ArgOnce};
 pub use crate::call::source::{Origin, ReadSource, WriteSource};

@@ -14,13 +14,14 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, TransactionManager};
 
 use crate::backend::Backend;
+use crate::backend::Last;
 use crate::database::Database;
 use crate::error::is_connection_lost;
 use crate::error::{Error, Role};
 use crate::roles::lease::CallState;
 use crate::roles::{ReadLease, WriteLease};
 use crate::server::Server;
-use crate::topology::{Checkout, Fate, Last, Router};
+use crate::topology::{Checkout, Fate, Router};
 
 /// The database connections of one request: checked out the first time a routed call needs
 /// them, kept for the rest of the request, given back when it ends.

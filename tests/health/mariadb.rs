@@ -14,6 +14,9 @@ mod common;
 #[path = "cases/failover.rs"]
 #[allow(clippy::duplicate_mod)]
 mod failover;
+#[path = "cases/frozen.rs"]
+#[allow(clippy::duplicate_mod)]
+mod frozen;
 #[path = "cases/lost.rs"]
 #[allow(clippy::duplicate_mod)]
 mod lost;
@@ -26,6 +29,9 @@ mod primary;
 #[path = "cases/sessions.rs"]
 #[allow(clippy::duplicate_mod)]
 mod sessions;
+#[path = "cases/storms.rs"]
+#[allow(clippy::duplicate_mod)]
+mod storms;
 
 /// The database the cases route to.
 pub(crate) type Db = crate::maria;

@@ -8,12 +8,18 @@ use harness::{PgCluster, ServerRef};
 
 // The same cases compile once per backend: `super::Db`, `super::Cluster` and the SQL below
 // differ.
+#[path = "cases/commit_in_flight.rs"]
+#[allow(clippy::duplicate_mod)]
+mod commit_in_flight;
 #[path = "cases/common.rs"]
 #[allow(clippy::duplicate_mod)]
 mod common;
 #[path = "cases/failover.rs"]
 #[allow(clippy::duplicate_mod)]
 mod failover;
+#[path = "cases/frozen.rs"]
+#[allow(clippy::duplicate_mod)]
+mod frozen;
 #[path = "cases/lost.rs"]
 #[allow(clippy::duplicate_mod)]
 mod lost;
@@ -26,6 +32,9 @@ mod primary;
 #[path = "cases/sessions.rs"]
 #[allow(clippy::duplicate_mod)]
 mod sessions;
+#[path = "cases/storms.rs"]
+#[allow(clippy::duplicate_mod)]
+mod storms;
 
 /// The database the cases route to.
 pub(crate) type Db = crate::default;

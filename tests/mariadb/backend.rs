@@ -71,3 +71,22 @@ pub(crate) const NEXT_VALUE: &str = "NEXTVAL(item_seq)";
 /// A query of the sequence's state, and its answer while no value was taken.
 pub(crate) const SEQUENCE_UNMOVED: (&str, &str) =
     ("SELECT next_not_cached_value FROM item_seq", "1");
+
+/// Raw statements a reader might run to make its session writable: a reader cannot even
+/// send them.
+pub(crate) const SESSION_FLIPS: &[&str] = &[
+    "SET SESSION TRANSACTION READ WRITE",
+    "SET SESSION tx_read_only = 0",
+    "SET @@session.transaction_read_only = 0",
+    "START TRANSACTION READ WRITE",
+    "/*!40101 SET SESSION TRANSACTION READ WRITE */",
+];
+
+/// `SELECT`s that write through a function the read-only mode lets through: none known.
+pub(crate) const WRITING_SELECTS: &[&str] = &[];
+
+/// Queries of what such functions would have written.
+pub(crate) const NOTHING_ELSE_WRITTEN: &[(&str, &str)] = &[];
+
+/// 1 when the session is still read-only.
+pub(crate) const SESSION_IS_READ_ONLY: &str = "SELECT CAST(@@session.tx_read_only AS SIGNED) AS n";

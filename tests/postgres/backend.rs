@@ -62,3 +62,27 @@ pub(crate) const NEXT_VALUE: &str = "nextval('items_id_seq')";
 
 /// A query of the sequence's state, and its answer while no value was taken.
 pub(crate) const SEQUENCE_UNMOVED: (&str, &str) = ("SELECT is_called FROM items_id_seq", "f");
+
+/// Raw statements a reader might run to make its session writable. Those a reader cannot
+/// even send (`SET`, `BEGIN`) are refused before they leave; the ones that are `SELECT`s
+/// run, and the read guard on the primary rolls them back.
+pub(crate) const SESSION_FLIPS: &[&str] = &[
+    "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "SELECT set_config('transaction_read_only', 'off', false)",
+    "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+    "SET default_transaction_read_only = off",
+    "BEGIN READ WRITE",
+    "COMMIT",
+];
+
+/// `SELECT`s that write through a function PostgreSQL lets run in a read-only transaction.
+pub(crate) const WRITING_SELECTS: &[&str] =
+    &["SELECT lo_create(0)", "SELECT lo_from_bytea(0, 'x')"];
+
+/// Queries of what such functions would have written, each with its answer when nothing was.
+pub(crate) const NOTHING_ELSE_WRITTEN: &[(&str, &str)] =
+    &[("SELECT count(*) FROM pg_largeobject_metadata", "0")];
+
+/// 1 when the session is still read-only.
+pub(crate) const SESSION_IS_READ_ONLY: &str =
+    "SELECT (current_setting('default_transaction_read_only') = 'on')::int::bigint AS n";

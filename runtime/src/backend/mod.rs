@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::QueryResult;
@@ -20,6 +21,7 @@ mod mysql;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod watch;
 
 pub use declare::StandIn;
 #[cfg(feature = "mysql")]
@@ -28,6 +30,8 @@ pub use mysql::MysqlConnection;
 pub use postgres::PgConnection;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteConnection;
+pub use watch::Watch;
+pub(crate) use watch::{Last, Watcher};
 
 /// A future of the crate's own, boxed: what a connection hands out to run later, elsewhere.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -35,7 +39,7 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 /// A diesel-async connection type diesel-route knows how to pool and route.
 ///
 /// Implemented for [`PgConnection`], [`MysqlConnection`] and [`SqliteConnection`] (each
-/// behind its cargo feature); sealed.
+/// behind its cargo feature); sealed. Its methods are the runtime's own and hidden.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a connection type diesel-route can route",
     note = "declare databases with `postgres`, `mysql` or `sqlite` in `databases!`"
@@ -58,21 +62,31 @@ pub trait Backend:
     /// alone can be undone or bypassed by SQL a reader may run.
     const GUARDS_PRIMARY_READS: bool = false;
 
+    #[doc(hidden)]
     /// Checks a URL given for this backend; the error says what is wrong with it.
     fn parse_url(url: &str) -> Result<ServerUrl, String>;
 
+    #[doc(hidden)]
     /// Prepares the primary once, when the router is built (SQLite: create the file and turn
     /// on WAL, so that read-only connections can open it).
     fn prepare_primary(_url: &ServerUrl) -> Result<(), String> {
         Ok(())
     }
 
-    /// Opens a connection; a reader's session is read-only in the database itself.
-    fn connect(url: &ServerUrl, role: Role) -> impl Future<Output = Result<Self, BoxError>> + Send;
+    #[doc(hidden)]
+    /// Opens a connection; a reader's session is read-only in the database itself. What the
+    /// driver reports of the session goes to `watch`.
+    fn connect(
+        url: &ServerUrl,
+        role: Role,
+        watch: &Arc<Watch>,
+    ) -> impl Future<Output = Result<Self, BoxError>> + Send;
 
+    #[doc(hidden)]
     /// Proves the connection alive with one cheap round trip.
     fn probe(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
 
+    #[doc(hidden)]
     /// A request, to be run from elsewhere, that cancels the statement running on this
     /// connection (PostgreSQL's cancel request, MySQL's `KILL QUERY`). `None` where there is
     /// no such thing.
@@ -80,12 +94,14 @@ pub trait Backend:
         None
     }
 
+    #[doc(hidden)]
     /// Opens the read-only transaction a read served by the primary runs in, so that nothing
     /// it runs can commit a write (see [`end_read_guard`](Self::end_read_guard)).
     fn begin_read_guard(&mut self) -> impl Future<Output = QueryResult<()>> + Send {
         std::future::ready(Ok(()))
     }
 
+    #[doc(hidden)]
     /// Ends the guarded transaction: commits it when it wrote nothing and left the session
     /// read-only, rolls it back otherwise and says so with a read-only refusal.
     fn end_read_guard(&mut self) -> impl Future<Output = QueryResult<()>> + Send {

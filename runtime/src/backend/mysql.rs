@@ -8,7 +8,9 @@
 use diesel::QueryResult;
 use diesel_async::SimpleAsyncConnection;
 
-use super::{Backend, BoxFuture, sealed};
+use std::sync::Arc;
+
+use super::{Backend, BoxFuture, Watch, sealed};
 use crate::error::{BoxError, Role};
 use crate::url::ServerUrl;
 
@@ -28,7 +30,7 @@ impl Backend for MysqlConnection {
         ServerUrl::network(url, &["mysql", "mariadb"], 3306)
     }
 
-    async fn connect(url: &ServerUrl, role: Role) -> Result<Self, BoxError> {
+    async fn connect(url: &ServerUrl, role: Role, _: &Arc<Watch>) -> Result<Self, BoxError> {
         let opts = mysql_async::Opts::from_url(url.secret())?;
         let explicit_socket = url.secret().contains("prefer_socket=");
         let mut builder = mysql_async::OptsBuilder::from_opts(opts.clone());

@@ -10,7 +10,12 @@ use diesel::connection::TransactionDepthChange;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AnsiTransactionManager, SimpleAsyncConnection, TransactionManager as _};
 
-use super::{Backend, BoxFuture, sealed};
+use std::sync::Arc;
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{Backend, BoxFuture, Watch, sealed};
 use crate::error::{BoxError, Role, is_connection_lost};
 use crate::url::ServerUrl;
 
@@ -31,6 +36,36 @@ const GUARD_END: &str = "SELECT 1 / (pg_current_xact_id_if_assigned() IS NULL \
      AND current_setting('default_transaction_read_only') = 'on' \
      AND current_setting('transaction_read_only') = 'on')::int; COMMIT";
 
+/// Drives a connection's socket until the connection ends (its client dropped, or the server
+/// gone), as diesel-async would; for a reader, also watches the session's
+/// `default_transaction_read_only`, which PostgreSQL reports to the client whenever it
+/// changes: a session made writable is retired by its pool, at no cost per statement.
+async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, reader: Option<Arc<Watch>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    std::future::poll_fn(|cx| {
+        loop {
+            match connection.poll_message(cx) {
+                // Notices and notifications: nothing waits for them.
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(_)) | None) => return Poll::Ready(()),
+                Poll::Pending => {
+                    let read_only = connection.parameter("default_transaction_read_only");
+                    if let Some(watch) = &reader
+                        && read_only.is_some_and(|value| value != "on")
+                    {
+                        watch.session_made_writable();
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    })
+    .await;
+}
+
 impl Backend for PgConnection {
     const NAME: &'static str = "postgres";
 
@@ -42,7 +77,7 @@ impl Backend for PgConnection {
         ServerUrl::network(url, &["postgres", "postgresql"], 5432)
     }
 
-    async fn connect(url: &ServerUrl, role: Role) -> Result<Self, BoxError> {
+    async fn connect(url: &ServerUrl, role: Role, watch: &Arc<Watch>) -> Result<Self, BoxError> {
         let mut config: tokio_postgres::Config = url.secret().parse()?;
         if role == Role::Reader {
             let options = match config.get_options() {
@@ -52,7 +87,11 @@ impl Backend for PgConnection {
             config.options(options);
         }
         let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-        Ok(Self::try_from_client_and_connection(client, connection).await?)
+        tokio::spawn(drive(
+            connection,
+            (role == Role::Reader).then(|| Arc::clone(watch)),
+        ));
+        Ok(Self::try_from(client).await?)
     }
 
     async fn probe(&mut self) -> QueryResult<()> {

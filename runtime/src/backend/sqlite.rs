@@ -4,7 +4,9 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, QueryResult};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
-use super::{Backend, sealed};
+use std::sync::Arc;
+
+use super::{Backend, Watch, sealed};
 use crate::error::{BoxError, Role};
 use crate::url::ServerUrl;
 
@@ -56,7 +58,7 @@ impl Backend for SqliteConnection {
             .map_err(|error| format!("cannot be switched to WAL mode: {error}"))
     }
 
-    async fn connect(url: &ServerUrl, role: Role) -> Result<Self, BoxError> {
+    async fn connect(url: &ServerUrl, role: Role, _: &Arc<Watch>) -> Result<Self, BoxError> {
         let target = match role {
             Role::Writer => url.secret().to_owned(),
             Role::Reader => read_only_uri(url.secret()),

@@ -25,10 +25,11 @@ use diesel_async::pooled_connection::PoolableConnection;
 
 use super::{Reader, Writer};
 use crate::backend::Backend;
+use crate::backend::Last;
 use crate::database::Database;
 use crate::error::Error;
 use crate::server::Server;
-use crate::topology::{Checkout, Cluster, Last, Pooled};
+use crate::topology::{Checkout, Cluster, Pooled};
 
 type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
 
@@ -384,6 +385,11 @@ impl<'s, D: Database> Held<'s, D> {
         self.in_transaction = false;
         if self.guarding {
             result = self.end_guard(result, outcome).await;
+        }
+        if self.cluster.is_some() && self.pooled().watch.session_writable() {
+            // A reader's session was made writable (where no guard could roll it back: a
+            // standby, which refuses writes anyway): it serves no call again.
+            self.pooled().abandon();
         }
         if !outcome.is_ok(&result) {
             self.pooled().mark_suspect();

@@ -43,7 +43,8 @@ impl Router {
             MigrationHarness<<D::Connection as diesel_async::AsyncConnectionCore>::Backend>,
     {
         let server = Arc::clone(self.cluster::<D>()?.primary());
-        let conn = D::Connection::connect(server.url(), Role::Writer)
+        let watch = Arc::new(crate::backend::Watch::default());
+        let conn = D::Connection::connect(server.url(), Role::Writer, &watch)
             .await
             .map_err(|source| Error::Connect {
                 server: Arc::clone(&server),

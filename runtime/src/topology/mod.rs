@@ -10,11 +10,9 @@ mod rotation;
 mod router;
 mod server;
 mod stats;
-mod watch;
 
 pub use self::catalog::{Catalog, Declared};
 pub(crate) use self::cluster::{AnyCluster, Cluster};
 pub(crate) use self::pool::{Checkout, Fate, Pooled};
 pub use self::router::{Router, RouterBuilder};
 pub use self::stats::{DatabaseStats, ErrorCounts, PoolStats, ServerStats, Stats};
-pub(crate) use self::watch::Last;

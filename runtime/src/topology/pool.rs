@@ -14,12 +14,11 @@ use std::time::{Duration, Instant};
 use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, Timeouts};
 use diesel_async::pooled_connection::PoolableConnection;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Watch, Watcher};
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role, Scrubbed};
 use crate::server::Server;
 use crate::topology::stats::{PoolCounters, PoolStats};
-use crate::topology::watch::{Watch, Watcher};
 
 /// The pool of one server and one role.
 pub(crate) struct Pool<C: Backend> {
@@ -158,13 +157,13 @@ impl<C: Backend> managed::Manager for Manager<C> {
     async fn create(&self) -> Result<Box<Pooled<C>>, BoxError> {
         let generation = self.generation.load(Ordering::Relaxed);
         let url = self.server.url();
+        let watch = Arc::new(Watch::default());
         // Boxed: opening a connection is rare, and its future, the largest of a call's, would
         // otherwise make every call's future as large (and overflow small stacks in debug
         // builds).
-        let mut raw = Box::pin(C::connect(url, self.role))
+        let mut raw = Box::pin(C::connect(url, self.role, &watch))
             .await
             .map_err(|error| Scrubbed::boxed(&*error, &url.secrets()))?;
-        let watch = Arc::new(Watch::default());
         diesel_async::AsyncConnection::set_instrumentation(&mut raw, Watcher(Arc::clone(&watch)));
         let guarded =
             C::GUARDS_PRIMARY_READS && self.role == Role::Reader && self.server.is_primary();
@@ -195,8 +194,9 @@ impl<C: Backend> managed::Manager for Manager<C> {
         let idle = now.duration_since(conn.last_used) >= self.ping_after;
         if conn.suspect || idle || conn.checked != checked {
             // The timeout is here, around the ping only: a deadpool recycle timeout would arm
-            // a timer on every checkout, hot ones included.
-            let timeout = self.options.connect_timeout;
+            // a timer on every checkout, hot ones included. A server that does not answer a
+            // ping within the health check's timeout counts as down.
+            let timeout = self.options.health_check_timeout;
             let probe = tokio::time::timeout(timeout, Box::pin(conn.raw.probe())).await;
             if !matches!(probe, Ok(Ok(()))) {
                 // The others idle beside it are likely dead too (a restart, a failover):
@@ -223,8 +223,11 @@ impl<C: Backend> Manager<C> {
 
     /// Why a connection must not be handed out again, if it must not.
     fn retire_reason(&self, conn: &mut Pooled<C>, now: Instant) -> Option<&'static str> {
-        if conn.fate != Fate::Usable || PoolableConnection::is_broken(&mut conn.raw) {
-            Some("left in a transaction, or closed by the server")
+        if conn.fate != Fate::Usable
+            || conn.watch.session_writable()
+            || PoolableConnection::is_broken(&mut conn.raw)
+        {
+            Some("left in a transaction, closed by the server, or no longer read-only")
         } else if conn.generation != self.generation.load(Ordering::Relaxed) {
             Some("disposed of")
         } else if conn.expired(now) {
@@ -312,7 +315,7 @@ impl<C: Backend> Pool<C> {
         };
         let result = result
             .map(Checkout)
-            .map_err(|error| self.checkout_error(error));
+            .map_err(|error| self.checkout_error(error, started.elapsed()));
         let counters = &self.pool.manager().counters;
         counters.checkout(waited, started.elapsed(), result.as_ref().map(drop));
         result
@@ -341,7 +344,8 @@ impl<C: Backend> Pool<C> {
         }
     }
 
-    fn checkout_error(&self, error: PoolError<BoxError>) -> Error {
+    /// What a failed checkout, `took` long, means for the caller.
+    fn checkout_error(&self, error: PoolError<BoxError>, took: Duration) -> Error {
         let role = self.role;
         let server = &self.pool.manager().server;
         let connect = |source: BoxError| Error::Connect {
@@ -356,7 +360,7 @@ impl<C: Backend> Pool<C> {
             },
             PoolError::Timeout(_) => connect(
                 format!(
-                    "no answer within the connect timeout ({:?})",
+                    "no answer within the connect timeout ({:?}; the checkout took {took:?})",
                     self.options.connect_timeout
                 )
                 .into(),

@@ -106,16 +106,16 @@ impl<C: Backend> ServerPools<C> {
         }
     }
 
-    /// One health check of a replica: connect if needed, and ping, within the connect
-    /// timeout. Puts the replica back in rotation, or takes it out.
+    /// One health check of a replica: connect if needed, and ping, within the health check's
+    /// timeout (a frozen server answers nothing). Puts the replica back in rotation, or takes
+    /// it out.
     pub(crate) async fn check_health(&self) {
         if self.server.is_primary() {
             return;
         }
         let mut probe = self.probe.lock().await;
-        let outcome =
-            tokio::time::timeout(self.options.connect_timeout, ping(&mut probe, &self.server))
-                .await;
+        let limit = self.options.health_check_timeout;
+        let outcome = tokio::time::timeout(limit, ping(&mut probe, &self.server)).await;
         match outcome {
             Ok(Ok(())) => {
                 if self.set_rotation(true) {
@@ -128,7 +128,7 @@ impl<C: Backend> ServerPools<C> {
             }
             Err(_elapsed) => {
                 *probe = None;
-                self.take_out_of_rotation(&"no answer within the connect timeout");
+                self.take_out_of_rotation(&"no answer to its health check in time");
             }
         }
     }
@@ -163,7 +163,8 @@ async fn ping<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<(), 
         }
         *probe = None;
     }
-    let mut conn = C::connect(server.url(), Role::Reader).await?;
+    let watch = Arc::new(crate::backend::Watch::default());
+    let mut conn = Box::pin(C::connect(server.url(), Role::Reader, &watch)).await?;
     conn.probe().await?;
     *probe = Some(conn);
     Ok(())

@@ -5,7 +5,7 @@
 //! before the driver saw the socket close.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -13,10 +13,13 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::error::is_connection_lost;
 
 /// The connection's record, shared between its instrumentation and its pool entry.
+#[doc(hidden)]
 #[derive(Debug, Default)]
-pub(crate) struct Watch {
+pub struct Watch {
     statements: AtomicU64,
     last: AtomicU8,
+    /// A reader's session stopped being read-only (PostgreSQL reports the change itself).
+    writable: AtomicBool,
 }
 
 /// What the last statement's outcome says about the connection.
@@ -45,6 +48,16 @@ impl Watch {
             2 => Last::Unclear,
             _ => Last::Fine,
         }
+    }
+
+    /// A reader's session is read-only no more: the connection must not serve again.
+    pub(crate) fn session_made_writable(&self) {
+        self.writable.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a reader's session stopped being read-only.
+    pub(crate) fn session_writable(&self) -> bool {
+        self.writable.load(Ordering::Relaxed)
     }
 
     /// Forgets what earlier calls saw: the connection was found alive since.
