@@ -105,6 +105,16 @@ fn rescheme(url: &url::Url, scheme: &str) -> Result<url::Url, String> {
     url::Url::parse(&format!("{scheme}{rest}")).map_err(|error| error.to_string())
 }
 
+/// The schemes diesel-route reads; a URL of any other is shown by its scheme alone.
+const KNOWN_SCHEMES: &[&str] = &[
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "sqlite",
+    "file",
+];
+
 /// Query parameters whose values are shown: settings, never credentials.
 const SHOWN_PARAMETERS: &[&str] = &[
     "sslmode",
@@ -132,15 +142,31 @@ pub(crate) fn redact_text(input: &str) -> String {
     };
     let slashes = rest.len() - rest.trim_start_matches('/').len();
     let rest = &rest[slashes..];
+    let file = matches!(scheme.to_ascii_lowercase().as_str(), "sqlite" | "file");
+    let slashes_shown = "/".repeat(slashes);
+    if file {
+        return format!("{scheme}:{slashes_shown}{}", redact_path(rest));
+    }
+    if slashes != 2 || !KNOWN_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
+        // Not a server URL of ours, or one mistyped before its host: what follows the colon
+        // may be anything, a password included.
+        return format!("{scheme}:{slashes_shown}***");
+    }
+    let slashes = slashes_shown;
     let (credentials, after) = match rest.rfind('@') {
         Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
         None => (None, rest),
     };
+    if credentials.is_some_and(|credentials| credentials.contains('@')) {
+        // An unescaped `@` in the password: where it ends and the host begins is anyone's
+        // guess, so neither is shown.
+        return format!("{scheme}:{slashes}***");
+    }
     let (location, query) = match after.find(['?', '#']) {
         Some(at) => (&after[..at], Some(&after[at..])),
         None => (after, None),
     };
-    let mut shown = format!("{scheme}:{}", "/".repeat(slashes));
+    let mut shown = format!("{scheme}:{slashes}");
     if let Some(credentials) = credentials {
         shown.push_str(&redact_credentials(credentials));
         shown.push('@');
@@ -179,27 +205,49 @@ fn redact_location(location: &str) -> String {
         None => (location, ""),
     };
     let authority = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.chars().all(|c| c.is_ascii_digit()) => format!("{host}:***"),
-        _ => authority.to_owned(),
+        // A host has no `:` unless it is an address in brackets: this is `user:password`.
+        Some((host, _)) if host.contains(':') && !host.starts_with('[') => "***".to_owned(),
+        Some((host, port)) if !port.chars().all(|c| c.is_ascii_digit()) => {
+            format!("{}:***", plain_or_hidden(host))
+        }
+        _ => plain_or_hidden(authority),
     };
-    let path = if path.contains(':') { "/***" } else { path };
+    let path = match path.contains(':') {
+        true => "/***".to_owned(),
+        false => plain_or_hidden(path),
+    };
     format!("{authority}{path}")
 }
 
-/// `?key=value&...` with only the values of [`SHOWN_PARAMETERS`] shown.
+/// Host names, ports and database paths are made of few characters; text with others in it
+/// may be (part of) a password.
+fn plain_or_hidden(text: &str) -> String {
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '[' | ']' | ':'));
+    match plain {
+        true => text.to_owned(),
+        false => "***".to_owned(),
+    }
+}
+
+/// `?key=value&...` with only the parameters of [`SHOWN_PARAMETERS`] shown: any other piece
+/// may hold a password, or the tail of one that had a `&` in it.
 fn redact_query(query: &str) -> String {
     let (marker, pairs) = query.split_at(1);
-    let pairs: Vec<String> = pairs
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str()) => {
-                format!("{key}={value}")
-            }
-            Some((key, _)) => format!("{}=***", redact_path(key)),
-            None => redact_path(pair),
-        })
-        .collect();
-    format!("{marker}{}", pairs.join("&"))
+    let mut shown: Vec<String> = Vec::new();
+    for pair in pairs.split('&') {
+        let known = pair.split_once('=').filter(|(key, value)| {
+            SHOWN_PARAMETERS.contains(&key.to_ascii_lowercase().as_str())
+                && plain_or_hidden(value) == *value
+        });
+        match known {
+            Some((key, value)) => shown.push(format!("{key}={value}")),
+            None if shown.last().is_some_and(|last| last == "***") => {}
+            None => shown.push("***".to_owned()),
+        }
+    }
+    format!("{marker}{}", shown.join("&"))
 }
 
 /// A path or a bare word: shown unless it holds what credentials come with.
@@ -323,19 +371,17 @@ mod tests {
     #[test]
     fn malformed_urls_are_redacted_by_the_same_rules() {
         for (input, shown) in [
-            ("postgres:/app:pw@host/app", "postgres:/app:***@host/app"),
-            ("postgres:app:pw@host/app", "postgres:app:***@host/app"),
-            (
-                "postgres:///app:pw@host/app",
-                "postgres:///app:***@host/app",
-            ),
+            ("postgres:/app:pw@host/app", "postgres:/***"),
+            ("postgres:app:pw@host/app", "postgres:***"),
+            ("postgres:///app:pw@host/app", "postgres:///***"),
+            ("sqlite:app.db", "sqlite:app.db"),
             ("postgres//app:pw@host", "***"),
             (
                 "postgres://db:port/app?password=pw",
-                "postgres://db:***/app?password=***",
+                "postgres://db:***/app?***",
             ),
             ("postgres://a:pw@db:port/app", "postgres://a:***@db:***/app"),
-            ("postgres://app:p@ss@host/db", "postgres://app:***@host/db"),
+            ("postgres://app:p@ss@host/db", "postgres://***"),
             ("postgres://app:p?ss@host/db", "postgres://app:***@host/db"),
             ("postgres://app:pw/db", "postgres://app:***/db"),
             ("host=db user=app password=pw", "*** (not a URL)"),

@@ -3,6 +3,7 @@
 
 mod declared;
 mod env;
+mod mistyped;
 mod pool;
 mod secrets;
 mod support;

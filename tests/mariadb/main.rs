@@ -27,3 +27,38 @@ diesel_route::databases! {
     /// `events`, bound with `#[bind("other")]`, in a second database of the test.
     other: mysql,
 }
+
+/// A TCP URL authenticates over TCP: mysql_async would otherwise reconnect a connection to a
+/// loopback server over its Unix socket, as `app@localhost`, another account with its own
+/// grants.
+#[tokio::test]
+async fn a_tcp_url_connects_over_tcp_as_the_account_it_names() {
+    use diesel_route::prelude::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Account {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        account: String,
+    }
+
+    #[route(read)]
+    async fn account(conn: &mut Reader) -> diesel_route::Result<String> {
+        let query = diesel::sql_query("SELECT USER() AS account");
+        let account: Account = diesel_route::raw_read(query).get_result(conn).await?;
+        Ok(account.account)
+    }
+
+    #[route(write)]
+    async fn writer_account(conn: &mut Writer) -> diesel_route::Result<String> {
+        let query = diesel::sql_query("SELECT USER() AS account");
+        let account: Account = query.get_result(conn).await?;
+        Ok(account.account)
+    }
+
+    let Some(app) = schema::App::start("tcp_account").await else {
+        return;
+    };
+    let mut router = app.router.clone();
+    assert_eq!(account(&mut router).await.unwrap(), "app@127.0.0.1");
+    assert_eq!(writer_account(&mut router).await.unwrap(), "app@127.0.0.1");
+}

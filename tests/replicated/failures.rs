@@ -173,3 +173,50 @@ async fn a_call_waiting_for_a_held_pool_gives_pool_timeout() {
     // Released, the pool serves again.
     insert_item(&mut caller, "in time").await.unwrap();
 }
+
+/// The driver's own reason travels in the error's chain: a refused port says so, and a host
+/// that does not resolve says so, on every backend; and the pool counts each call it failed.
+#[tokio::test]
+async fn a_connect_error_keeps_its_cause_and_counts_as_a_failed_call() {
+    let port = closed_port();
+    let mut router = router_to(port, Duration::from_secs(5));
+    for _ in 0..3 {
+        let error = unless_hung(insert_item(&mut router, "lost"))
+            .await
+            .unwrap_err();
+        let report = harness::report(&error);
+        assert!(report.contains("refused"), "{report}");
+        assert!(
+            !format!("{report} {error:?}").contains(PASSWORD),
+            "{report}"
+        );
+    }
+    let stats = router.stats();
+    let default = &stats.databases[0];
+    let writer = default.servers[0]
+        .pools
+        .iter()
+        .find(|pool| pool.role == Role::Writer)
+        .expect("the primary's writer pool");
+    assert_eq!(
+        (writer.errors.connect, writer.errors.failed_calls),
+        (3, 3),
+        "{writer:?}"
+    );
+
+    let url = url_as("app", PASSWORD, port).replace("127.0.0.1", "no-such-host.invalid");
+    let config = DatabaseConfig::new(url);
+    let mut router = Router::builder(Databases)
+        .database("default", config.clone())
+        .database("other", config)
+        .build()
+        .unwrap();
+    let error = unless_hung(insert_item(&mut router, "lost"))
+        .await
+        .unwrap_err();
+    let report = harness::report(&error);
+    assert!(
+        report.contains("lookup") || report.contains("resolve") || report.contains("not known"),
+        "{report}"
+    );
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{Backend, Watch, sealed};
 use crate::error::{BoxError, Role};
-use crate::url::ServerUrl;
+use crate::url::{ServerUrl, scrub};
 
 /// diesel's SQLite connection behind diesel-async's `SyncConnectionWrapper`, which runs it on
 /// tokio's blocking threads; declare it with `default: sqlite`.
@@ -24,13 +24,20 @@ impl Backend for SqliteConnection {
     const MAX_WRITERS: Option<usize> = Some(1);
 
     fn parse_url(url: &str) -> Result<ServerUrl, String> {
-        if let Some((scheme, _)) = url.split_once("://")
-            && !matches!(scheme, "sqlite" | "file")
-        {
+        if let Some(scheme) = server_scheme(url) {
             return Err(format!(
                 "has scheme `{scheme}`, expected a file path or `sqlite://path`: the database \
                  is declared `sqlite`"
             ));
+        }
+        if url.contains('@') || (url.contains('=') && url.contains(char::is_whitespace)) {
+            // Credentials have no place in a file path: this is a server's URL or
+            // connection string, mistyped; opening it would create a file of that name.
+            return Err(
+                "looks like a server's URL or connection string, not a file path: \
+                        the database is declared `sqlite`"
+                    .into(),
+            );
         }
         let path = ["sqlite://", "sqlite:", "file://", "file:"]
             .iter()
@@ -51,11 +58,12 @@ impl Backend for SqliteConnection {
     }
 
     fn prepare_primary(url: &ServerUrl) -> Result<(), String> {
+        let scrubbed = |error: &dyn std::fmt::Display| scrub(&error.to_string(), &url.secrets());
         let mut conn = diesel::SqliteConnection::establish(url.secret())
-            .map_err(|error| format!("cannot be opened: {error}"))?;
+            .map_err(|error| format!("cannot be opened: {}", scrubbed(&error)))?;
         // WAL lets readers read while the writer writes; the mode is stored in the file.
         conn.batch_execute("PRAGMA journal_mode = WAL")
-            .map_err(|error| format!("cannot be switched to WAL mode: {error}"))
+            .map_err(|error| format!("cannot be switched to WAL mode: {}", scrubbed(&error)))
     }
 
     async fn connect(url: &ServerUrl, role: Role, _: &Arc<Watch>) -> Result<Self, BoxError> {
@@ -76,6 +84,18 @@ impl Backend for SqliteConnection {
         // A local file does not go away behind the pool's back.
         Ok(())
     }
+}
+
+/// The scheme of a URL of another backend (`postgres://...`, or mistyped `postgres:...`):
+/// not a path to open, and maybe one with a password in it.
+fn server_scheme(url: &str) -> Option<&str> {
+    let (scheme, _) = url.split_once(':')?;
+    let looks_like_scheme = scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (looks_like_scheme && !matches!(scheme, "sqlite" | "file")).then_some(scheme)
 }
 
 /// `file:` URI of the same file, opened read-only; `?`, `#` and `%` must be escaped in it.
@@ -101,6 +121,8 @@ mod tests {
         }
         assert!(SqliteConnection::parse_url("sqlite::memory:").is_err());
         let error = SqliteConnection::parse_url("postgres://app@db/app").unwrap_err();
+        assert!(error.starts_with("has scheme `postgres`"), "{error}");
+        let error = SqliteConnection::parse_url("postgres:app:pw@db/app").unwrap_err();
         assert!(error.starts_with("has scheme `postgres`"), "{error}");
         assert!(SqliteConnection::parse_url("sqlite://").is_err());
         assert_eq!(

@@ -205,4 +205,5 @@ async fn with_every_replica_down_reads_fall_back_to_the_primary_or_fail_by_polic
     }
     let stats = crate::support::database_stats(&failing.stats(), super::KEY);
     assert_eq!(stats.read_fallbacks, 0, "{stats:?}");
+    assert_eq!(stats.unavailable, 5, "each refused read counted: {stats:?}");
 }
