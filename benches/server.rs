@@ -13,9 +13,12 @@ use crate::{COUNTER_TABLE, PLAIN_ROW, ROUTED_ROW, cpus_allowed};
 /// The server most machines of the project have running already (trust auth).
 const FALLBACK_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-/// A PostgreSQL server for one bench process, and how it was found.
+/// A PostgreSQL server for one bench process, and how it was found; with a streaming
+/// standby when the bench starts its own.
 pub struct PgServer {
     url: String,
+    /// The standby's URL, when there is one.
+    standby_url: Option<String>,
     origin: String,
     // Stops the server when the bench ends; `None` for a server found running.
     _cluster: Option<harness::PgCluster>,
@@ -30,21 +33,24 @@ impl PgServer {
         if let Ok(url) = std::env::var("BENCH_POSTGRES_URL") {
             return Self {
                 url,
+                standby_url: std::env::var("BENCH_POSTGRES_STANDBY_URL").ok(),
                 origin: "BENCH_POSTGRES_URL".into(),
                 _cluster: None,
             };
         }
         match harness::postgres_available() {
             Ok(()) => {
-                let cluster = harness::PgCluster::start(0);
+                let cluster = harness::PgCluster::start(1);
                 Self {
                     url: cluster.primary_url(),
-                    origin: "started by the bench (test harness, fsync off)".into(),
+                    standby_url: cluster.replica_urls().pop(),
+                    origin: "started by the bench (test harness, fsync off, one standby)".into(),
                     _cluster: Some(cluster),
                 }
             }
             Err(missing) if reachable("127.0.0.1:5432") => Self {
                 url: FALLBACK_URL.into(),
+                standby_url: None,
                 origin: format!("found on 127.0.0.1:5432 ({missing})"),
                 _cluster: None,
             },
@@ -58,6 +64,18 @@ impl PgServer {
     /// The application URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The URL reads go to: the standby's, else the primary's (then routed reads run on the
+    /// primary's read-only pool, in guarded transactions, and cost more than plain ones: see
+    /// BENCHMARKS.md).
+    pub fn read_url(&self) -> &str {
+        self.standby_url.as_deref().unwrap_or(&self.url)
+    }
+
+    /// The standby's URL, when there is one.
+    pub fn standby_url(&self) -> Option<&str> {
+        self.standby_url.as_deref()
     }
 
     /// Creates the table of the write benches, and prints on stderr which server this is

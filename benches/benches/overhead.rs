@@ -134,8 +134,13 @@ mod plain_calls {
 /// What is compared: one plain call and its routed equivalent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Case {
-    /// PostgreSQL `SELECT 1`: plain `Fast` against routed with the default bypass window.
+    /// PostgreSQL `SELECT 1` on the standby: plain `Fast` against routed with the default
+    /// bypass window and deadline.
     PgRead,
+    /// PostgreSQL `SELECT 1` on the primary: plain `Fast` against a routed read with no
+    /// replica, which runs in the read guard's read-only transaction (what keeping a reader
+    /// from writing on the primary costs).
+    PgReadOnPrimary,
     /// PostgreSQL `UPDATE` of one row.
     PgWrite,
     /// PostgreSQL `SELECT 1` with a check on every checkout: plain `Verified` against routed
@@ -159,8 +164,9 @@ enum Case {
     ProbeEmptyQuery,
 }
 
-const CASES: [(Case, &str); 9] = [
+const CASES: [(Case, &str); 10] = [
     (Case::PgRead, "pg_read"),
+    (Case::PgReadOnPrimary, "pg_read_on_primary_guarded"),
     (Case::PgWrite, "pg_write"),
     (Case::PgCheckEvery, "pg_check_every_checkout"),
     (Case::PoolStep, "pool_step"),
@@ -180,6 +186,7 @@ enum Side {
 /// Every pool and router the cases use, and the servers under them.
 struct Targets {
     pg_fast: Deadpool<AsyncPgConnection>,
+    pg_standby_fast: Deadpool<AsyncPgConnection>,
     pg_fast_timeouts: Deadpool<AsyncPgConnection>,
     pg_verified: Deadpool<AsyncPgConnection>,
     pg_probe_select: Deadpool<AsyncPgConnection>,
@@ -187,6 +194,7 @@ struct Targets {
     sqlite_fast: Deadpool<plain_calls::Sqlite>,
     routed: Router,
     routed_ping: Router,
+    routed_primary_reads: Router,
     _pg: PgServer,
     _sqlite: SqliteFile,
 }
@@ -197,11 +205,12 @@ impl Targets {
         pg.prepare().await;
         let sqlite = SqliteFile::new();
         sqlite.prepare();
-        let router = |ping_after: Duration| {
+        let router = |ping_after: Duration, standby: Option<&str>| {
             Router::builder(Databases)
                 .database(
                     "default",
                     DatabaseConfig::new(pg.url())
+                        .replicas(standby)
                         .max_size(POOL_SIZE)
                         .ping_after(ping_after),
                 )
@@ -216,14 +225,16 @@ impl Targets {
         };
         Self {
             pg_fast: plain::deadpool(pg.url(), Check::None),
+            pg_standby_fast: plain::deadpool(pg.read_url(), Check::None),
             pg_fast_timeouts: plain::deadpool_with_timeouts(pg.url(), Check::None),
-            pg_verified: plain::deadpool(pg.url(), Check::EveryCheckout),
+            pg_verified: plain::deadpool(pg.read_url(), Check::EveryCheckout),
             pg_probe_select: plain::deadpool_probing(pg.url(), "SELECT 1"),
             pg_probe_empty: plain::deadpool_probing(pg.url(), ""),
             sqlite_fast: plain::deadpool(&sqlite.url(), Check::None),
             // 1 s is the default `ping_after`.
-            routed: router(Duration::from_secs(1)),
-            routed_ping: router(Duration::ZERO),
+            routed: router(Duration::from_secs(1), pg.standby_url()),
+            routed_ping: router(Duration::ZERO, pg.standby_url()),
+            routed_primary_reads: router(Duration::from_secs(1), None),
             _pg: pg,
             _sqlite: sqlite,
         }
@@ -231,8 +242,12 @@ impl Targets {
 
     async fn call(&mut self, case: Case, side: Side) {
         let done = match (case, side) {
-            (Case::PgRead, Side::Plain) => plain_calls::one(&self.pg_fast).await.is_ok(),
+            (Case::PgRead, Side::Plain) => plain_calls::one(&self.pg_standby_fast).await.is_ok(),
             (Case::PgRead, Side::Routed) => one(&mut self.routed).await.is_ok(),
+            (Case::PgReadOnPrimary, Side::Plain) => plain_calls::one(&self.pg_fast).await.is_ok(),
+            (Case::PgReadOnPrimary, Side::Routed) => {
+                one(&mut self.routed_primary_reads).await.is_ok()
+            }
             (Case::PgWrite, Side::Plain) => plain_calls::bump(&self.pg_fast).await.is_ok(),
             (Case::PgWrite, Side::Routed) => bump(&mut self.routed).await.is_ok(),
             (Case::PgCheckEvery, Side::Plain) => plain_calls::one(&self.pg_verified).await.is_ok(),

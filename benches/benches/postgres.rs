@@ -32,7 +32,7 @@ diesel::table! {
 use self::diesel_route_bench_counter as counter;
 diesel_route::tables!(default: diesel_route_bench_counter);
 
-/// The routed read: checkout from a replica pool (here the primary's read-only pool),
+/// The routed read: checkout from the standby's pool,
 /// `SELECT 1`, return.
 #[route(read)]
 async fn one(conn: &mut Reader) -> diesel_route::Result<i32> {
@@ -78,8 +78,10 @@ mod plain_calls {
     }
 }
 
-fn router(url: &str, ping_after: Option<Duration>) -> Router {
-    let mut config = DatabaseConfig::new(url).max_size(POOL_SIZE);
+fn router(url: &str, standby: Option<&str>, ping_after: Option<Duration>) -> Router {
+    let mut config = DatabaseConfig::new(url)
+        .replicas(standby)
+        .max_size(POOL_SIZE);
     if let Some(idle) = ping_after {
         config = config.ping_after(idle);
     }
@@ -96,14 +98,16 @@ fn benches(c: &mut Criterion) {
     let _guard = rt.enter();
     rt.block_on(server.prepare());
     let url = server.url();
+    // Reads go to the standby on both sides; writes to the primary.
     let fast = plain::deadpool::<AsyncPgConnection>(url, Check::None);
-    let verified = plain::deadpool::<AsyncPgConnection>(url, Check::EveryCheckout);
+    let reads = plain::deadpool::<AsyncPgConnection>(server.read_url(), Check::None);
+    let verified = plain::deadpool::<AsyncPgConnection>(server.read_url(), Check::EveryCheckout);
     // Default `ping_after` (1 s): a connection used within the last second is not pinged.
-    let routed = router(url, None);
-    let routed_ping = router(url, Some(Duration::ZERO));
+    let routed = router(url, server.standby_url(), None);
+    let routed_ping = router(url, server.standby_url(), Some(Duration::ZERO));
 
     let mut group = c.benchmark_group("postgres/read");
-    bench_calls(&mut group, "plain", &rt, &fast, async |pool| {
+    bench_calls(&mut group, "plain", &rt, &reads, async |pool| {
         plain_calls::one(pool).await.unwrap()
     });
     bench_calls(&mut group, "routed", &rt, &routed, async |router| {
@@ -122,7 +126,7 @@ fn benches(c: &mut Criterion) {
 
     // The read again under each liveness policy, on a hot connection (used microseconds ago).
     let mut group = c.benchmark_group("postgres/liveness");
-    bench_calls(&mut group, "plain_no_check", &rt, &fast, async |pool| {
+    bench_calls(&mut group, "plain_no_check", &rt, &reads, async |pool| {
         plain_calls::one(pool).await.unwrap()
     });
     bench_calls(&mut group, "plain_verified", &rt, &verified, async |pool| {

@@ -378,3 +378,45 @@ impl fmt::Display for Role {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lost(commit_unknown: bool) -> Error {
+        Error::ConnectionLost {
+            commit_unknown,
+            source: DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("gone".to_owned()),
+            ),
+        }
+    }
+
+    #[test]
+    fn a_write_whose_outcome_is_unknown_is_never_transient() {
+        assert!(lost(false).is_transient() && !lost(false).commit_unknown());
+        assert!(!lost(true).is_transient() && lost(true).commit_unknown());
+        let timeout = |commit_unknown| Error::Timeout {
+            server: None,
+            role: Role::Writer,
+            after: Duration::from_secs(1),
+            commit_unknown,
+        };
+        assert!(timeout(false).is_transient());
+        assert!(!timeout(true).is_transient() && timeout(true).commit_unknown());
+        assert!(
+            lost(true)
+                .to_string()
+                .contains("may or may not have been committed")
+        );
+    }
+
+    #[test]
+    fn a_cause_is_printed_once_by_a_reporter() {
+        let error = lost(false);
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("gone"));
+        assert!(!error.to_string().contains("gone"), "{error}");
+    }
+}

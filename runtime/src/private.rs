@@ -16,4 +16,5 @@ pub use crate::roles::{
 };
 pub use crate::seal::Sealed;
 pub use crate::server::Server;
+pub use crate::topology::Deadline;
 pub use crate::topology::{Catalog, Declared};

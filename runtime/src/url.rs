@@ -56,6 +56,7 @@ impl ServerUrl {
 
     /// A file path (SQLite). It is printed as given unless it looks like it holds
     /// credentials (a server URL given to a SQLite database, say).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn file(path: &str) -> Self {
         Self {
             secret: path.to_owned(),

@@ -3,6 +3,7 @@
 
 mod binds;
 mod concurrency;
+mod deadlines;
 mod pool;
 mod read_only;
 mod routing;

@@ -51,6 +51,7 @@ impl Watch {
     }
 
     /// A reader's session is read-only no more: the connection must not serve again.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn session_made_writable(&self) {
         self.writable.store(true, Ordering::Relaxed);
     }

@@ -7,10 +7,8 @@ pub(crate) mod source;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-use futures_util::FutureExt;
 
 use self::source::{Origin, ReadSource, Via, WriteSource};
 use crate::database::Database;
@@ -19,6 +17,7 @@ use crate::roles::lease::{CallState, Finished, Outcome};
 use crate::roles::{ReadLease, WriteLease};
 use crate::seal::Sealed;
 use crate::server::Server;
+use crate::topology::{Deadline, Registration};
 
 /// One call of a routed function: its trace span, the checkout recorded in it, and its
 /// deadline.
@@ -28,7 +27,7 @@ pub struct RouteCall<D: Database> {
     role: Role,
     /// The deadline of each attempt; `None` for a call on a connection its caller holds,
     /// which runs within the caller's.
-    deadline: Option<Duration>,
+    deadline: Option<Deadline>,
     state: CallState,
     _database: std::marker::PhantomData<fn() -> D>,
 }
@@ -63,7 +62,7 @@ impl<D: Database> RouteCall<D> {
         function: &'static str,
         role: Role,
         fallback: Option<&tracing::Span>,
-        deadline: Option<Duration>,
+        deadline: Option<Deadline>,
     ) -> Self {
         use crate::backend::Backend;
         macro_rules! route_span {
@@ -166,10 +165,9 @@ impl<D: Database> RouteCall<D> {
     where
         F: Future<Output = Finished<R>> + 'c,
     {
-        self.within_deadline(attempt).map(move |ended| match ended {
-            Ok(finished) => finished,
-            Err(_) if may_retry => Finished::Retry,
-            Err(error) => Finished::Done(outcome.failed(error)),
+        self.within_deadline(attempt, move |error| match may_retry {
+            true => Finished::Retry,
+            false => Finished::Done(outcome.failed(error)),
         })
     }
 
@@ -183,20 +181,38 @@ impl<D: Database> RouteCall<D> {
     where
         F: Future<Output = R> + 'c,
     {
-        self.within_deadline(attempt)
-            .map(move |ended| ended.unwrap_or_else(|error| outcome.failed(error)))
+        self.within_deadline(attempt, |error| outcome.failed(error))
     }
 
-    /// `attempt`, bounded by the call's deadline. A plain function returning a future type,
-    /// not an `async fn`: the attempt's future is then stored once, where an `async fn` would
-    /// keep its argument and its local copy both.
-    fn within_deadline<F: Future>(&self, attempt: F) -> WithinDeadline<'_, F> {
+    /// `attempt`, bounded by the call's deadline; `timed_out` gives the output of an attempt
+    /// that missed it. A plain function returning a future type, not an `async fn`: the
+    /// attempt's future is then stored once, where an `async fn` would keep its argument and
+    /// its local copy both.
+    fn within_deadline<F, T>(&self, attempt: F, timed_out: T) -> WithinDeadline<'_, D, F, T>
+    where
+        F: Future,
+        T: FnOnce(Error) -> F::Output,
+    {
         WithinDeadline {
-            state: &self.state,
-            role: self.role,
-            limit: self.deadline,
+            call: self,
+            timed_out: Some(timed_out),
+            waiting: None,
             attempt: Some(attempt),
-            expiry: self.deadline.map(tokio::time::sleep),
+            fallback: None,
+        }
+    }
+
+    /// The error of an attempt abandoned for its deadline, once it is dropped.
+    fn timeout_error(&self) -> Error {
+        let abandoned = self.state.take_abandoned();
+        Error::Timeout {
+            server: abandoned.as_ref().map(|left| Arc::clone(&left.server)),
+            role: self.role,
+            after: self
+                .deadline
+                .as_ref()
+                .map_or(Duration::ZERO, |deadline| deadline.limit),
+            commit_unknown: abandoned.is_some_and(|left| left.commit_unknown),
         }
     }
 
@@ -223,42 +239,88 @@ impl<D: Database> RouteCall<D> {
 
 pin_project_lite::pin_project! {
     /// An attempt of a call and its deadline: the attempt's output, or, once the deadline
-    /// passes, [`Error::Timeout`] after the attempt was dropped (the call's state says why
-    /// first, so that its lease knows it is abandoned for a frozen server).
-    struct WithinDeadline<'c, F> {
-        state: &'c CallState,
-        role: Role,
-        limit: Option<Duration>,
+    /// passes, the output of `timed_out` after the attempt was dropped (the call's state says
+    /// why first, so that its lease knows it is abandoned for a frozen server).
+    ///
+    /// While the attempt waits, the router's watchdog holds its waker (see `watchdog.rs`); a
+    /// timer of its own stands in when the watchdog's task does not run.
+    struct WithinDeadline<'c, D: Database, F, T> {
+        call: &'c RouteCall<D>,
+        timed_out: Option<T>,
+        waiting: Option<Waiting>,
         #[pin]
         attempt: Option<F>,
         #[pin]
-        expiry: Option<tokio::time::Sleep>,
+        fallback: Option<tokio::time::Sleep>,
+    }
+
+    impl<D: Database, F, T> PinnedDrop for WithinDeadline<'_, D, F, T> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let (Some(waiting), Some(deadline)) = (this.waiting.take(), &this.call.deadline) {
+                deadline.watchdog.unregister(&waiting.registration);
+            }
+        }
     }
 }
 
-impl<F: Future> Future for WithinDeadline<'_, F> {
-    type Output = Result<F::Output, Error>;
+/// An attempt's place in the watchdog, and the waker it registered with.
+struct Waiting {
+    registration: Registration,
+    waker: Waker,
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+impl<D, F, T> Future for WithinDeadline<'_, D, F, T>
+where
+    D: Database,
+    F: Future,
+    T: FnOnce(Error) -> F::Output,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut this = self.project();
         let attempt = this.attempt.as_mut().as_pin_mut();
         let attempt = attempt.expect("`WithinDeadline` polled after it ended");
         if let Poll::Ready(output) = attempt.poll(cx) {
             this.attempt.set(None);
-            return Poll::Ready(Ok(output));
+            return Poll::Ready(output);
         }
-        let Some(expiry) = this.expiry.as_pin_mut() else {
+        let Some(deadline) = &this.call.deadline else {
             return Poll::Pending;
         };
-        std::task::ready!(expiry.poll(cx));
-        this.state.time_out();
+        let expired = match (this.waiting.as_mut(), deadline.watchdog.is_alive()) {
+            (Some(waiting), true) => {
+                if !waiting.waker.will_wake(cx.waker()) {
+                    waiting.waker = cx.waker().clone();
+                    deadline.watchdog.rewake(&waiting.registration, cx.waker());
+                }
+                deadline.watchdog.expired(&waiting.registration)
+            }
+            (None, true) if this.fallback.is_none() => {
+                let registration = deadline.watchdog.register(deadline.limit, cx.waker());
+                let waker = cx.waker().clone();
+                *this.waiting = Some(Waiting {
+                    registration,
+                    waker,
+                });
+                false
+            }
+            // No watchdog runs: a timer of the attempt's own.
+            _ => {
+                if this.fallback.is_none() {
+                    this.fallback.set(Some(tokio::time::sleep(deadline.limit)));
+                }
+                let fallback = this.fallback.as_mut().as_pin_mut();
+                fallback.is_some_and(|sleep| sleep.poll(cx).is_ready())
+            }
+        };
+        if !expired {
+            return Poll::Pending;
+        }
+        this.call.state.time_out();
         this.attempt.set(None);
-        let abandoned = this.state.take_abandoned();
-        Poll::Ready(Err(Error::Timeout {
-            server: abandoned.as_ref().map(|left| Arc::clone(&left.server)),
-            role: *this.role,
-            after: this.limit.unwrap_or_default(),
-            commit_unknown: abandoned.is_some_and(|left| left.commit_unknown),
-        }))
+        let timed_out = this.timed_out.take().expect("a deadline passes once");
+        Poll::Ready(timed_out(this.call.timeout_error()))
     }
 }

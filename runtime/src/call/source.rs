@@ -5,14 +5,12 @@
 //! a concrete parameter type, so that a caller passing the wrong source gets one error at
 //! the argument, and passing `conn` on reborrows it instead of moving it.
 
-use std::time::Duration;
-
 use crate::database::Database;
 use crate::error::Role;
 use crate::roles::{Reader, Writer};
 use crate::seal::Sealed;
 use crate::session::Session;
-use crate::topology::{Pooled, Router};
+use crate::topology::{Deadline, Pooled, Router};
 
 /// Something a `#[route(read)]` function of database `D` can get its reader from: a
 /// [`Router`], a request [`Session`], or a `Reader<D>` or `Writer<D>` the caller holds.
@@ -35,7 +33,7 @@ pub trait ReadSource<D: Database>: Send {
     /// The deadline of a read call's attempt: the database's `read_timeout`, for a source
     /// that checks out connections; none for a connection the caller holds.
     #[doc(hidden)]
-    fn deadline(&self, _: Sealed) -> Option<Duration> {
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
         None
     }
 }
@@ -61,7 +59,7 @@ pub trait WriteSource<D: Database>: Send {
     /// The deadline of a write call: the database's `write_timeout`, for a source that
     /// checks out connections; none for a connection the caller holds.
     #[doc(hidden)]
-    fn deadline(&self, _: Sealed) -> Option<Duration> {
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
         None
     }
 }
@@ -84,7 +82,7 @@ impl<D: Database> ReadSource<D> for Router {
         Origin(Via::Router(self))
     }
 
-    fn deadline(&self, _: Sealed) -> Option<Duration> {
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
         self.deadline::<D>(Role::Reader)
     }
 }
@@ -94,7 +92,7 @@ impl<D: Database> WriteSource<D> for Router {
         Origin(Via::Router(self))
     }
 
-    fn deadline(&self, _: Sealed) -> Option<Duration> {
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
         self.deadline::<D>(Role::Writer)
     }
 }
@@ -126,7 +124,7 @@ impl<D: Database> ReadSource<D> for Session {
         Some(self.span())
     }
 
-    fn deadline(&self, _: Sealed) -> Option<Duration> {
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
         self.router().deadline::<D>(Role::Reader)
     }
 }
@@ -140,7 +138,7 @@ impl<D: Database> WriteSource<D> for Session {
         Some(self.span())
     }
 
-    fn deadline(&self, _: Sealed) -> Option<Duration> {
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
         self.router().deadline::<D>(Role::Writer)
     }
 }

@@ -227,6 +227,8 @@ pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// different backends.
 pub(crate) trait AnyCluster: Any + Send + Sync {
     fn key(&self) -> &'static str;
+    /// The read and write deadlines of the database's calls.
+    fn deadlines(&self) -> [Option<std::time::Duration>; 2];
     fn stats(&self) -> DatabaseStats;
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle);
     fn dispose(&self) -> BoxFuture<'_>;
@@ -235,6 +237,10 @@ pub(crate) trait AnyCluster: Any + Send + Sync {
 impl<D: Database> AnyCluster for Cluster<D> {
     fn key(&self) -> &'static str {
         D::KEY
+    }
+
+    fn deadlines(&self) -> [Option<std::time::Duration>; 2] {
+        [self.options.read_timeout, self.options.write_timeout]
     }
 
     fn stats(&self) -> DatabaseStats {

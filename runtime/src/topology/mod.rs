@@ -10,9 +10,12 @@ mod rotation;
 mod router;
 mod server;
 mod stats;
+mod watchdog;
 
 pub use self::catalog::{Catalog, Declared};
 pub(crate) use self::cluster::{AnyCluster, Cluster};
 pub(crate) use self::pool::{Checkout, Fate, Pooled};
 pub use self::router::{Router, RouterBuilder};
 pub use self::stats::{DatabaseStats, ErrorCounts, PoolStats, ServerStats, Stats};
+pub use self::watchdog::Deadline;
+pub(crate) use self::watchdog::Registration;

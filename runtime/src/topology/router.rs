@@ -8,6 +8,7 @@ use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::server::Server;
 use crate::topology::stats::Stats;
+use crate::topology::watchdog::{self, Deadline, Watchdog};
 use crate::topology::{AnyCluster, Catalog, Cluster, Declared};
 
 /// Holds the pools of every declared database and hands out connections to routed
@@ -39,6 +40,8 @@ pub struct Router {
     /// Whether the pools' maintenance runs: started by `build` inside a Tokio runtime, else
     /// by the first call.
     maintenance: Arc<Once>,
+    /// The calls' deadlines (see `watchdog.rs`).
+    watchdog: Arc<Watchdog>,
 }
 
 impl Router {
@@ -110,11 +113,29 @@ impl Router {
 
     /// The deadline of a call of `role` to database `D` (none when `D` is not in the router:
     /// the call then fails at its checkout).
-    pub(crate) fn deadline<D: Database>(&self, role: Role) -> Option<Duration> {
+    pub(crate) fn deadline<D: Database>(&self, role: Role) -> Option<Deadline> {
         let options = self.cluster::<D>().ok()?.options();
-        match role {
+        let limit = match role {
             Role::Reader => options.read_timeout,
             Role::Writer => options.write_timeout,
+        }?;
+        self.keep_watchdog();
+        Some(Deadline {
+            limit,
+            watchdog: Arc::clone(&self.watchdog),
+        })
+    }
+
+    /// Starts the watchdog's task on the current runtime when none runs (the runtime that
+    /// started it may be gone: a router outlives runtimes in tests and tools).
+    fn keep_watchdog(&self) {
+        if self.watchdog.is_alive() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current()
+            && self.watchdog.claim_start()
+        {
+            runtime.spawn(watchdog::keep(Arc::downgrade(&self.watchdog)));
         }
     }
 
@@ -197,11 +218,19 @@ impl RouterBuilder {
             .iter()
             .map(|declared| (declared.build)(&self.config_of(declared)?))
             .collect::<Result<Vec<_>, Error>>()?;
+        let shortest = clusters
+            .iter()
+            .flat_map(|cluster| cluster.deadlines())
+            .flatten()
+            .min()
+            .unwrap_or(Duration::from_secs(1));
         let router = Router {
             clusters: clusters.into(),
             maintenance: Arc::new(Once::new()),
+            watchdog: Arc::new(Watchdog::new(shortest)),
         };
         router.start_maintenance();
+        router.keep_watchdog();
         Ok(router)
     }
 
