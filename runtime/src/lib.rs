@@ -67,9 +67,10 @@
 //! - `axum`: [`axum::SessionLayer`] and the [`axum::RequestSession`] extractor: a
 //!   [`Session`] per request.
 
-// The layers, each using only those above it: URLs and server identities, errors,
-// configuration, backends, databases, topology (pools, clusters, the router), typed
-// connections and their leases, the query checks, sessions, routed calls, integrations.
+// The modules are layers, each using only those below it (`tests/layers.rs` has the order):
+// TLS settings, URLs and server identities, errors, configuration, backends, databases,
+// topology (pools, clusters, the router), typed connections and their leases, the query
+// checks, sessions, routed calls, integrations.
 mod backend;
 mod call;
 mod config;
@@ -81,6 +82,7 @@ mod roles;
 mod seal;
 mod server;
 mod session;
+mod tls;
 mod topology;
 mod url;
 
@@ -107,6 +109,7 @@ pub use crate::query::{InDatabase, RawSql, ReadQuery, RunQueryDsl, raw_read, raw
 pub use crate::roles::{Reader, TypedConnection, Writer};
 pub use crate::server::Server;
 pub use crate::session::Session;
+pub use crate::tls::{TlsMode, TlsSettings};
 pub use crate::topology::{
     Catalog, DatabaseStats, ErrorCounts, PoolStats, Router, RouterBuilder, ServerStats, Stats,
 };

@@ -7,6 +7,9 @@
 //! harmless, and a "port" that is not a number (often a password whose host was forgotten).
 
 use std::fmt;
+use std::path::PathBuf;
+
+use crate::tls::{TlsMode, TlsSettings};
 
 /// The URL of one server, checked for its backend.
 ///
@@ -18,6 +21,16 @@ pub struct ServerUrl {
     redacted: String,
     host: Option<String>,
     port: Option<u16>,
+    tls: TlsSettings,
+}
+
+/// The names a backend's URLs give the TLS settings (`sslmode`, `ssl-mode`, ...).
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+pub(crate) struct TlsParameters {
+    pub(crate) mode: &'static [&'static str],
+    pub(crate) root_cert: &'static [&'static str],
+    pub(crate) client_cert: &'static [&'static str],
+    pub(crate) client_key: &'static [&'static str],
 }
 
 impl ServerUrl {
@@ -51,7 +64,52 @@ impl ServerUrl {
             redacted: redact_text(url.as_str()),
             host: Some(host),
             port: Some(url.port().unwrap_or(default_port)),
+            tls: TlsSettings::default(),
         })
+    }
+
+    /// Takes the TLS settings out of the URL's query (the names in `names`), over the
+    /// database's `defaults`; the driver then gets the URL without them. Errors say which
+    /// parameter is wrong and why.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    pub(crate) fn with_tls(
+        mut self,
+        names: &TlsParameters,
+        defaults: &TlsSettings,
+    ) -> Result<Self, String> {
+        let mut url = url::Url::parse(&self.secret).map_err(|error| error.to_string())?;
+        let mut tls = defaults.clone();
+        let mut kept = Vec::new();
+        for (key, value) in url.query_pairs() {
+            let path = || Some(PathBuf::from(value.as_ref()));
+            match key.as_ref() {
+                key if names.mode.contains(&key) => {
+                    tls.mode = TlsMode::parse(&value).ok_or_else(|| {
+                        format!(
+                            "has `{key}={value}`, expected one of `disable`, `prefer`, \
+                             `require`, `verify-ca`, `verify-full` (or MySQL's `DISABLED`, \
+                             `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`)"
+                        )
+                    })?;
+                }
+                key if names.root_cert.contains(&key) => tls.root_cert = path(),
+                key if names.client_cert.contains(&key) => tls.client_cert = path(),
+                key if names.client_key.contains(&key) => tls.client_key = path(),
+                _ => kept.push((key.into_owned(), value.into_owned())),
+            }
+        }
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
+        }
+        self.secret = url.to_string();
+        self.tls = tls;
+        Ok(self)
+    }
+
+    /// How connections to the server use TLS.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
     }
 
     /// A file path (SQLite). It is printed as given unless it looks like it holds
@@ -63,6 +121,10 @@ impl ServerUrl {
             redacted: format!("sqlite://{}", redact_path(path)),
             host: None,
             port: None,
+            tls: TlsSettings {
+                mode: TlsMode::Disable,
+                ..TlsSettings::default()
+            },
         }
     }
 
@@ -123,7 +185,9 @@ const SHOWN_PARAMETERS: &[&str] = &[
     "ssl_mode",
     "sslrootcert",
     "ssl-ca",
+    "ssl_ca",
     "sslcert",
+    "ssl-cert",
     "connect_timeout",
     "application_name",
     "target_session_attrs",

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// Bottom to top. A module may use its own layer and those before it.
 const LAYERS: &[&str] = &[
     "seal",
+    "tls",
     "url",
     "server",
     "error",

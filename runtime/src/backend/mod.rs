@@ -12,6 +12,7 @@ use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::error::{BoxError, Role};
+use crate::tls::TlsSettings;
 use crate::url::ServerUrl;
 
 mod declare;
@@ -64,7 +65,7 @@ pub trait Backend:
 
     #[doc(hidden)]
     /// Checks a URL given for this backend; the error says what is wrong with it.
-    fn parse_url(url: &str) -> Result<ServerUrl, String>;
+    fn parse_url(url: &str, tls: &TlsSettings) -> Result<ServerUrl, String>;
 
     #[doc(hidden)]
     /// Prepares the primary once, when the router is built (SQLite: create the file and turn
@@ -90,7 +91,7 @@ pub trait Backend:
     /// A request, to be run from elsewhere, that cancels the statement running on this
     /// connection (PostgreSQL's cancel request, MySQL's `KILL QUERY`). `None` where there is
     /// no such thing.
-    fn cancel_request(&self) -> Option<BoxFuture<()>> {
+    fn cancel_request(&self, _url: &ServerUrl) -> Option<BoxFuture<()>> {
         None
     }
 

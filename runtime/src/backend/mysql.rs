@@ -12,12 +12,65 @@ use std::sync::Arc;
 
 use super::{Backend, BoxFuture, Watch, sealed};
 use crate::error::{BoxError, Role};
-use crate::url::ServerUrl;
+use crate::tls::{TlsMode, TlsSettings};
+use crate::url::{ServerUrl, TlsParameters};
 
 /// diesel-async's MySQL/MariaDB connection; declare it with `default: mysql`.
 pub type MysqlConnection = diesel_async::AsyncMysqlConnection;
 
 impl sealed::Sealed for MysqlConnection {}
+
+/// MySQL's names of the TLS settings in a URL (the client's options), with the underscore
+/// spellings and libpq's `sslmode` as well.
+const TLS_PARAMETERS: TlsParameters = TlsParameters {
+    mode: &["ssl-mode", "ssl_mode", "sslmode"],
+    root_cert: &["ssl-ca", "ssl_ca"],
+    client_cert: &["ssl-cert", "ssl_cert"],
+    client_key: &["ssl-key", "ssl_key"],
+};
+
+/// mysql_async's options for a connection to `url` in `role`.
+fn options(url: &ServerUrl, role: Role) -> Result<mysql_async::OptsBuilder, BoxError> {
+    let opts = mysql_async::Opts::from_url(url.secret())?;
+    let explicit_socket = url.secret().contains("prefer_socket=");
+    let mut builder = mysql_async::OptsBuilder::from_opts(opts.clone());
+    if !explicit_socket {
+        builder = builder.prefer_socket(false);
+    }
+    if role == Role::Reader {
+        // Refuses writes with 1792 even for users with `READ_ONLY ADMIN`, whom the server's
+        // `read_only` lets through. Sent with the handshake's first queries.
+        let mut init = opts.init().to_vec();
+        init.push("SET SESSION TRANSACTION READ ONLY".to_owned());
+        builder = builder.init(init);
+    }
+    Ok(builder.ssl_opts(ssl_options(url.tls())))
+}
+
+/// mysql_async's TLS options for `tls`: certificates checked as the mode says, against the
+/// given CA alone when one is given.
+fn ssl_options(tls: &TlsSettings) -> Option<mysql_async::SslOpts> {
+    let verify = match tls.mode {
+        TlsMode::Disable => return None,
+        TlsMode::Prefer | TlsMode::Require => None,
+        TlsMode::VerifyCa => Some(false),
+        TlsMode::VerifyFull => Some(true),
+    };
+    let mut ssl = mysql_async::SslOpts::default()
+        .with_danger_accept_invalid_certs(verify.is_none())
+        .with_danger_skip_domain_validation(verify != Some(true));
+    if let Some(root) = &tls.root_cert {
+        let root = root.clone().into();
+        ssl = ssl
+            .with_root_certs(vec![root])
+            .with_disable_built_in_roots(true);
+    }
+    if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
+        let identity = mysql_async::ClientIdentity::new(cert.clone().into(), key.clone().into());
+        ssl = ssl.with_client_identity(Some(identity));
+    }
+    Some(ssl)
+}
 
 impl Backend for MysqlConnection {
     const NAME: &'static str = "mysql";
@@ -26,25 +79,31 @@ impl Backend for MysqlConnection {
     /// then retried elsewhere, a write cannot be: writer checkouts ping first.
     const WRITER_PING_AFTER: Option<std::time::Duration> = Some(std::time::Duration::ZERO);
 
-    fn parse_url(url: &str) -> Result<ServerUrl, String> {
-        ServerUrl::network(url, &["mysql", "mariadb"], 3306)
+    fn parse_url(url: &str, tls: &TlsSettings) -> Result<ServerUrl, String> {
+        let url = ServerUrl::network(url, &["mysql", "mariadb"], 3306)?;
+        let url = url.with_tls(&TLS_PARAMETERS, tls)?;
+        url.tls().check()?;
+        Ok(url)
     }
 
     async fn connect(url: &ServerUrl, role: Role, _: &Arc<Watch>) -> Result<Self, BoxError> {
-        let opts = mysql_async::Opts::from_url(url.secret())?;
-        let explicit_socket = url.secret().contains("prefer_socket=");
-        let mut builder = mysql_async::OptsBuilder::from_opts(opts.clone());
-        if !explicit_socket {
-            builder = builder.prefer_socket(false);
-        }
-        if role == Role::Reader {
-            // Refuses writes with 1792 even for users with `READ_ONLY ADMIN`, whom the
-            // server's `read_only` lets through. Sent with the handshake's first queries.
-            let mut init = opts.init().to_vec();
-            init.push("SET SESSION TRANSACTION READ ONLY".to_owned());
-            builder = builder.init(init);
-        }
-        let conn = mysql_async::Conn::new(builder).await?;
+        // mysql_async builds its TLS configuration with rustls' process-wide provider: make
+        // it `ring`, also when another crate of the program enabled a second one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let builder = options(url, role)?;
+        let conn = match (
+            url.tls().mode,
+            mysql_async::Conn::new(builder.clone()).await,
+        ) {
+            // `PREFERRED`: plaintext when the server offers no TLS.
+            (
+                TlsMode::Prefer,
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer,
+                )),
+            ) => mysql_async::Conn::new(builder.ssl_opts(None)).await?,
+            (_, conn) => conn?,
+        };
         Ok(Self::try_from(conn).await?)
     }
 
@@ -53,7 +112,7 @@ impl Backend for MysqlConnection {
         self.batch_execute("SELECT 1").await
     }
 
-    fn cancel_request(&self) -> Option<BoxFuture<()>> {
+    fn cancel_request(&self, _: &ServerUrl) -> Option<BoxFuture<()>> {
         let token = self.cancel_token();
         Some(Box::pin(async move {
             let _ = token.cancel_query().await;

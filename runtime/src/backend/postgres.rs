@@ -17,12 +17,21 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Backend, BoxFuture, Watch, sealed};
 use crate::error::{BoxError, Role, is_connection_lost};
-use crate::url::ServerUrl;
+use crate::tls::TlsSettings;
+use crate::url::{ServerUrl, TlsParameters};
 
 /// diesel-async's PostgreSQL connection; declare it with `default: postgres`.
 pub type PgConnection = diesel_async::AsyncPgConnection;
 
 impl sealed::Sealed for PgConnection {}
+
+/// libpq's names of the TLS settings in a URL.
+const TLS_PARAMETERS: TlsParameters = TlsParameters {
+    mode: &["sslmode"],
+    root_cert: &["sslrootcert"],
+    client_cert: &["sslcert"],
+    client_key: &["sslkey"],
+};
 
 /// Makes every transaction of a reader's session read-only, also on the primary when reads
 /// fall back to it: a write that slips past the types fails with 25006.
@@ -73,8 +82,11 @@ impl Backend for PgConnection {
     /// CHARACTERISTICS`), and large objects are written even in a read-only transaction.
     const GUARDS_PRIMARY_READS: bool = true;
 
-    fn parse_url(url: &str) -> Result<ServerUrl, String> {
-        ServerUrl::network(url, &["postgres", "postgresql"], 5432)
+    fn parse_url(url: &str, tls: &TlsSettings) -> Result<ServerUrl, String> {
+        let url = ServerUrl::network(url, &["postgres", "postgresql"], 5432)?;
+        let url = url.with_tls(&TLS_PARAMETERS, tls)?;
+        url.tls().check()?;
+        Ok(url)
     }
 
     async fn connect(url: &ServerUrl, role: Role, watch: &Arc<Watch>) -> Result<Self, BoxError> {
@@ -86,11 +98,21 @@ impl Backend for PgConnection {
             };
             config.options(options);
         }
-        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-        tokio::spawn(drive(
-            connection,
-            (role == Role::Reader).then(|| Arc::clone(watch)),
-        ));
+        let reader = (role == Role::Reader).then(|| Arc::clone(watch));
+        let client = match tls::connector(url.tls())? {
+            None => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+                tokio::spawn(drive(connection, reader));
+                client
+            }
+            Some((mode, connector)) => {
+                config.ssl_mode(mode);
+                let (client, connection) = config.connect(connector).await?;
+                tokio::spawn(drive(connection, reader));
+                client
+            }
+        };
         Ok(Self::try_from(client).await?)
     }
 
@@ -100,10 +122,14 @@ impl Backend for PgConnection {
         self.batch_execute("").await
     }
 
-    fn cancel_request(&self) -> Option<BoxFuture<()>> {
+    fn cancel_request(&self, url: &ServerUrl) -> Option<BoxFuture<()>> {
         let token = self.cancel_token();
+        let connector = tls::connector(url.tls()).ok().flatten();
         Some(Box::pin(async move {
-            let _ = token.cancel_query(tokio_postgres::NoTls).await;
+            let _ = match connector {
+                None => token.cancel_query(tokio_postgres::NoTls).await,
+                Some((_, connector)) => token.cancel_query(connector).await,
+            };
         }))
     }
 
@@ -131,6 +157,117 @@ impl Backend for PgConnection {
                     ),
                 ))
             }
+        }
+    }
+}
+
+/// tokio-postgres's TLS connector, on rustls.
+mod tls {
+    use std::io;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    use rustls::pki_types::ServerName;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio_postgres::config::SslMode;
+    use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
+    use tokio_rustls::TlsConnector;
+
+    use crate::backend::BoxFuture;
+    use crate::error::BoxError;
+    use crate::tls::{TlsMode, TlsSettings, client_config};
+
+    /// The SSL mode tokio-postgres is given, and the connector that does what the mode asks
+    /// (`verify-ca` and `verify-full` are `require` to tokio-postgres, and rustls checks the
+    /// certificate); `None` for `disable`.
+    pub(super) fn connector(settings: &TlsSettings) -> Result<Option<(SslMode, Rustls)>, BoxError> {
+        let mode = match settings.mode {
+            TlsMode::Disable => return Ok(None),
+            TlsMode::Prefer => SslMode::Prefer,
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
+        };
+        let config = client_config(settings)?;
+        Ok(Some((mode, Rustls(Arc::new(config)))))
+    }
+
+    /// Makes a TLS connector per connection, for the host the connection goes to.
+    #[derive(Clone)]
+    pub(super) struct Rustls(Arc<rustls::ClientConfig>);
+
+    impl<S> MakeTlsConnect<S> for Rustls
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        type Stream = RustlsStream<S>;
+        type TlsConnect = RustlsConnect;
+        type Error = rustls::pki_types::InvalidDnsNameError;
+
+        fn make_tls_connect(&mut self, host: &str) -> Result<RustlsConnect, Self::Error> {
+            Ok(RustlsConnect {
+                connector: TlsConnector::from(Arc::clone(&self.0)),
+                name: ServerName::try_from(host.to_owned())?,
+            })
+        }
+    }
+
+    pub(super) struct RustlsConnect {
+        connector: TlsConnector,
+        name: ServerName<'static>,
+    }
+
+    impl<S> TlsConnect<S> for RustlsConnect
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        type Stream = RustlsStream<S>;
+        type Error = io::Error;
+        type Future = BoxFuture<io::Result<RustlsStream<S>>>;
+
+        fn connect(self, stream: S) -> Self::Future {
+            Box::pin(async move {
+                let stream = self.connector.connect(self.name, stream).await?;
+                Ok(RustlsStream(stream))
+            })
+        }
+    }
+
+    /// A TLS connection. It offers no channel binding: SCRAM then authenticates without it
+    /// (the `-PLUS` variants need the certificate's hash in its signature's algorithm, which
+    /// rustls does not expose).
+    pub(super) struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
+
+    impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for RustlsStream<S> {
+        fn channel_binding(&self) -> ChannelBinding {
+            ChannelBinding::none()
+        }
+    }
+
+    impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_read(cx, buf)
+        }
+    }
+
+    impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write(cx, buf)
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_shutdown(cx)
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::{Backend, Watch, sealed};
 use crate::error::{BoxError, Role};
+use crate::tls::TlsSettings;
 use crate::url::{ServerUrl, scrub};
 
 /// diesel's SQLite connection behind diesel-async's `SyncConnectionWrapper`, which runs it on
@@ -23,7 +24,7 @@ impl Backend for SqliteConnection {
     const NAME: &'static str = "sqlite";
     const MAX_WRITERS: Option<usize> = Some(1);
 
-    fn parse_url(url: &str) -> Result<ServerUrl, String> {
+    fn parse_url(url: &str, _: &TlsSettings) -> Result<ServerUrl, String> {
         if let Some(scheme) = server_scheme(url) {
             return Err(format!(
                 "has scheme `{scheme}`, expected a file path or `sqlite://path`: the database \
@@ -111,20 +112,24 @@ fn read_only_uri(path: &str) -> String {
 mod tests {
     use super::*;
 
+    fn parse_url_plain(url: &str) -> Result<ServerUrl, String> {
+        SqliteConnection::parse_url(url, &TlsSettings::default())
+    }
+
     #[test]
     fn urls_and_paths() {
         for input in ["sqlite://app.db", "sqlite:app.db", "file:app.db", "app.db"] {
             assert_eq!(
-                SqliteConnection::parse_url(input).unwrap().secret(),
+                parse_url_plain(input).unwrap().secret(),
                 "app.db"
             );
         }
-        assert!(SqliteConnection::parse_url("sqlite::memory:").is_err());
-        let error = SqliteConnection::parse_url("postgres://app@db/app").unwrap_err();
+        assert!(parse_url_plain("sqlite::memory:").is_err());
+        let error = parse_url_plain("postgres://app@db/app").unwrap_err();
         assert!(error.starts_with("has scheme `postgres`"), "{error}");
-        let error = SqliteConnection::parse_url("postgres:app:pw@db/app").unwrap_err();
+        let error = parse_url_plain("postgres:app:pw@db/app").unwrap_err();
         assert!(error.starts_with("has scheme `postgres`"), "{error}");
-        assert!(SqliteConnection::parse_url("sqlite://").is_err());
+        assert!(parse_url_plain("sqlite://").is_err());
         assert_eq!(
             read_only_uri("/tmp/a?b#c%.db"),
             "file:/tmp/a%3fb%23c%25.db?mode=ro"

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{DatabaseConfig, Origin, ReadFallback, Setting};
 use crate::error::Error;
+use crate::tls::TlsMode;
 use crate::url::redact_text;
 
 /// Reads database `key`'s variables through `lookup` (the process environment, or a map in
@@ -85,6 +86,19 @@ fn apply_pool_options(
     if let Some(value) = parse(Setting::ReadFallback) {
         pool.read_fallback = value.fallback()?;
     }
+    let tls = &mut config.tls;
+    if let Some(value) = parse(Setting::TlsMode) {
+        tls.mode = value.tls_mode()?;
+    }
+    if let Some(value) = parse(Setting::TlsRootCert) {
+        tls.root_cert = Some(value.value.trim().into());
+    }
+    if let Some(value) = parse(Setting::TlsClientCert) {
+        tls.client_cert = Some(value.value.trim().into());
+    }
+    if let Some(value) = parse(Setting::TlsClientKey) {
+        tls.client_key = Some(value.value.trim().into());
+    }
     Ok(())
 }
 
@@ -140,6 +154,12 @@ impl Value<'_> {
                 .map(Some)
                 .map_err(|_| self.invalid("a duration such as `30m`, or `off`")),
         }
+    }
+
+    fn tls_mode(&self) -> Result<TlsMode, Error> {
+        TlsMode::parse(self.value.trim()).ok_or_else(|| {
+            self.invalid("`disable`, `prefer`, `require`, `verify-ca` or `verify-full`")
+        })
     }
 
     fn fallback(&self) -> Result<ReadFallback, Error> {

@@ -6,7 +6,10 @@ mod env;
 use std::fmt;
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use crate::error::Error;
+use crate::tls::{TlsMode, TlsSettings};
 use crate::url::redact_text;
 
 /// The servers of one database and the options of their pools.
@@ -28,6 +31,8 @@ pub struct DatabaseConfig {
     pub(crate) primary: String,
     pub(crate) replicas: Vec<String>,
     pub(crate) pool: PoolOptions,
+    /// TLS for every server whose URL does not say otherwise.
+    pub(crate) tls: TlsSettings,
     origin: Origin,
 }
 
@@ -121,6 +126,10 @@ pub(crate) enum Setting {
     ReadTimeout,
     WriteTimeout,
     ReadFallback,
+    TlsMode,
+    TlsRootCert,
+    TlsClientCert,
+    TlsClientKey,
 }
 
 impl Setting {
@@ -140,6 +149,9 @@ impl Setting {
             Self::HealthCheckTimeout => "health_check_timeout",
             Self::ReadTimeout => "read_timeout",
             Self::WriteTimeout => "write_timeout",
+            Self::TlsMode => "tls_mode",
+            Self::TlsRootCert => "tls_root_cert",
+            Self::TlsClientCert | Self::TlsClientKey => "tls_client_identity",
             Self::ReadFallback => "read_fallback",
         }
     }
@@ -161,6 +173,10 @@ impl Setting {
             Self::HealthCheckTimeout => "DATABASE_HEALTH_CHECK_TIMEOUT",
             Self::ReadTimeout => "DATABASE_READ_TIMEOUT",
             Self::WriteTimeout => "DATABASE_WRITE_TIMEOUT",
+            Self::TlsMode => "DATABASE_TLS_MODE",
+            Self::TlsRootCert => "DATABASE_TLS_ROOT_CERT",
+            Self::TlsClientCert => "DATABASE_TLS_CLIENT_CERT",
+            Self::TlsClientKey => "DATABASE_TLS_CLIENT_KEY",
             Self::ReadFallback => "DATABASE_READ_FALLBACK",
         }
     }
@@ -177,6 +193,7 @@ impl DatabaseConfig {
             primary: primary_url.into(),
             replicas: Vec::new(),
             pool: PoolOptions::default(),
+            tls: TlsSettings::default(),
             origin: Origin::Code,
         }
     }
@@ -299,6 +316,38 @@ impl DatabaseConfig {
         self
     }
 
+    /// How connections to the database's servers use TLS (default [`TlsMode::Prefer`], as
+    /// libpq's and MySQL's): [`TlsMode::Require`] never falls back to plaintext,
+    /// [`TlsMode::VerifyFull`] also checks that the certificate names the host. A server's
+    /// URL may say otherwise (`sslmode=` for PostgreSQL, `ssl-mode=` for MySQL/MariaDB).
+    #[must_use]
+    pub fn tls_mode(mut self, mode: TlsMode) -> Self {
+        self.tls.mode = mode;
+        self
+    }
+
+    /// The CA certificates (a PEM file) a verifying TLS mode trusts; without one, the
+    /// system's (URL: `sslrootcert=`, `ssl-ca=`). Read when the router is built: a file
+    /// that cannot be read or parsed is a configuration error then.
+    #[must_use]
+    pub fn tls_root_cert(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.tls.root_cert = Some(pem_file.into());
+        self
+    }
+
+    /// A client certificate and its key (PEM files), for servers that ask for one (URL:
+    /// `sslcert=`/`sslkey=`, `ssl-cert=`/`ssl-key=`).
+    #[must_use]
+    pub fn tls_client_identity(
+        mut self,
+        cert_pem_file: impl Into<PathBuf>,
+        key_pem_file: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.client_cert = Some(cert_pem_file.into());
+        self.tls.client_key = Some(key_pem_file.into());
+        self
+    }
+
     /// Where reads go when no replica is healthy (default [`ReadFallback::Primary`]).
     #[must_use]
     pub fn read_fallback(mut self, fallback: ReadFallback) -> Self {
@@ -319,6 +368,8 @@ impl DatabaseConfig {
     /// | `DATABASE_MAX_LIFETIME`, `DATABASE_IDLE_TIMEOUT`, `DATABASE_KEEPALIVE` | durations, or `off` |
     /// | `DATABASE_PING_AFTER`, `DATABASE_HEALTH_CHECK_INTERVAL`, `DATABASE_HEALTH_CHECK_TIMEOUT` | durations |
     /// | `DATABASE_READ_TIMEOUT`, `DATABASE_WRITE_TIMEOUT` | durations, or `off` |
+    /// | `DATABASE_TLS_MODE` | `disable`, `prefer`, `require`, `verify-ca`, `verify-full` (or MySQL's names) |
+    /// | `DATABASE_TLS_ROOT_CERT`, `DATABASE_TLS_CLIENT_CERT`, `DATABASE_TLS_CLIENT_KEY` | PEM files |
     /// | `DATABASE_READ_FALLBACK` | `primary` or `fail` |
     ///
     /// # Errors
@@ -377,6 +428,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("primary", &redact_text(&self.primary))
             .field("replicas", &replicas)
             .field("pool", &self.pool)
+            .field("tls", &self.tls)
             .finish()
     }
 }

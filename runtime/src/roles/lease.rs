@@ -275,7 +275,7 @@ impl<D: Database, Role> Drop for Lease<'_, D, Role> {
         let timed_out = self.call.timed_out.load(Ordering::Relaxed);
         let conn = self.held.pooled();
         conn.abandon();
-        if let Some(cancel) = conn.raw.cancel_request()
+        if let Some(cancel) = conn.raw.cancel_request(conn.server.url())
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             let limit = cluster.options().connect_timeout;

@@ -46,11 +46,12 @@ impl Servers {
         let fail = |setting: Setting, problem: String| {
             Error::config(key, config.setting_name(setting), problem)
         };
-        let primary = B::parse_url(&config.primary).map_err(|p| fail(Setting::Url, p))?;
+        let tls = &config.tls;
+        let primary = B::parse_url(&config.primary, tls).map_err(|p| fail(Setting::Url, p))?;
         let replicas = config
             .replicas
             .iter()
-            .map(|url| B::parse_url(url).map_err(|p| fail(Setting::ReplicaUrls, p)))
+            .map(|url| B::parse_url(url, tls).map_err(|p| fail(Setting::ReplicaUrls, p)))
             .collect::<Result<Vec<_>, _>>()?;
         if replicas.len() > MAX_REPLICAS {
             let problem = format!(

@@ -1,0 +1,13 @@
+//! Production topologies on real servers: TLS in every mode on both server backends,
+//! failovers (a standby promoted, a replica made primary) with the writer re-discovered, and
+//! PgBouncer in front.
+
+mod support;
+mod tls;
+
+diesel_route::databases! {
+    /// The PostgreSQL cases' database; the MariaDB cases point it nowhere.
+    default: postgres,
+    /// The MariaDB cases' database; the PostgreSQL cases point it nowhere.
+    maria: mysql,
+}
