@@ -132,6 +132,42 @@ pub enum Error {
         role: Role,
     },
 
+    /// Two or more servers of the database say they are the primary (a failover left the old
+    /// one running, say): writes are refused, since writing to either could lose the other's
+    /// writes, until only one says so.
+    #[error(
+        "servers of database `{database}` that each say they are the primary: {}",
+        names(servers)
+    )]
+    ConflictingPrimaries {
+        /// The database key.
+        database: &'static str,
+        /// The servers that say so.
+        servers: Vec<Arc<Server>>,
+    },
+
+    /// The server a write went to refused it as read-only, and says it is a replica now: a
+    /// failover demoted it. Writes go to the new primary once it is found.
+    #[error("{server} refused a write: it is a replica now{}", unknown_outcome(*commit_unknown))]
+    NotPrimary {
+        /// The demoted server.
+        server: Arc<Server>,
+        /// `true` when statements the call sent before the refusal may have been committed
+        /// (outside a transaction).
+        commit_unknown: bool,
+    },
+
+    /// The server cannot serve calls as it is set up: it sits behind a connection pooler in
+    /// transaction mode, which loses the driver's prepared statements. The message says what
+    /// to change; found before any call uses the server.
+    #[error("{server} cannot be used: {reason}")]
+    Unsupported {
+        /// The server.
+        server: Arc<Server>,
+        /// What is wrong, and what to change.
+        reason: &'static str,
+    },
+
     /// A request [`Session`](crate::Session) was misused: its extractor used without its
     /// layer, or twice in one request.
     #[error("request session: {0}")]
@@ -165,6 +201,11 @@ fn unknown_outcome(commit_unknown: bool) -> &'static str {
     }
 }
 
+fn names(servers: &[Arc<Server>]) -> String {
+    let names: Vec<String> = servers.iter().map(ToString::to_string).collect();
+    names.join(", ")
+}
+
 fn on_server(server: Option<&Server>) -> String {
     server.map_or_else(String::new, |server| format!(" on {server}"))
 }
@@ -187,12 +228,13 @@ impl Error {
     /// whose outcome is unknown ([`commit_unknown`](Self::commit_unknown)).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::PoolTimeout { .. } | Self::Connect { .. } | Self::NoServerAvailable { .. } => {
-                true
-            }
-            Self::ConnectionLost { commit_unknown, .. } | Self::Timeout { commit_unknown, .. } => {
-                !commit_unknown
-            }
+            Self::PoolTimeout { .. }
+            | Self::Connect { .. }
+            | Self::NoServerAvailable { .. }
+            | Self::ConflictingPrimaries { .. } => true,
+            Self::ConnectionLost { commit_unknown, .. }
+            | Self::Timeout { commit_unknown, .. }
+            | Self::NotPrimary { commit_unknown, .. } => !commit_unknown,
             _ => false,
         }
     }
@@ -207,6 +249,9 @@ impl Error {
                 commit_unknown: true,
                 ..
             } | Self::Timeout {
+                commit_unknown: true,
+                ..
+            } | Self::NotPrimary {
                 commit_unknown: true,
                 ..
             }

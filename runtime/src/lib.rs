@@ -107,7 +107,7 @@ pub use crate::database::Database;
 pub use crate::error::{BoxError, Error, Result, Role};
 pub use crate::query::{InDatabase, RawSql, ReadQuery, RunQueryDsl, raw_read, raw_write};
 pub use crate::roles::{Reader, TypedConnection, Writer};
-pub use crate::server::Server;
+pub use crate::server::{Server, ServerRole};
 pub use crate::session::Session;
 pub use crate::tls::{TlsMode, TlsSettings};
 pub use crate::topology::{

@@ -44,6 +44,7 @@ const PASSWORDS: &[&str] = &[
 #[test]
 fn no_mistyped_form_shows_its_password() {
     let dir = tempfile::tempdir().unwrap();
+    let before = files_here();
     for form in FORMS {
         for scheme in SCHEMES {
             for password in PASSWORDS {
@@ -52,6 +53,14 @@ fn no_mistyped_form_shows_its_password() {
             }
         }
     }
+    // A mistyped server URL given as SQLite's is refused, not opened as a file named after
+    // a piece of it (`sqlite://app:pa?ss...` once made a file `app:pa`).
+    assert_eq!(files_here(), before, "a mistyped URL made a file");
+}
+
+fn files_here() -> std::collections::BTreeSet<std::path::PathBuf> {
+    let entries = std::fs::read_dir(".").unwrap();
+    entries.map(|entry| entry.unwrap().path()).collect()
 }
 
 #[test]

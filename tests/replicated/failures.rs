@@ -39,7 +39,7 @@ fn assert_connect_error(error: &Error, port: u16) {
         panic!("expected a connect error, got {error:?}");
     };
     assert!(
-        server.is_primary() && server.database() == "default",
+        server.is_configured_primary() && server.database() == "default",
         "{server:?}"
     );
     assert_eq!(server.url().port(), Some(port));
@@ -156,7 +156,7 @@ async fn a_call_waiting_for_a_held_pool_gives_pool_timeout() {
         panic!("expected a writer's pool timeout, got {error:?}");
     };
     assert!(
-        server.is_primary() && server.database() == "default",
+        server.is_configured_primary() && server.database() == "default",
         "{server:?}"
     );
     assert_eq!(*reported, timeout);

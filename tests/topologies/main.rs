@@ -2,6 +2,8 @@
 //! failovers (a standby promoted, a replica made primary) with the writer re-discovered, and
 //! PgBouncer in front.
 
+mod failover;
+mod poolers;
 mod support;
 mod tls;
 

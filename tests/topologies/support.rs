@@ -2,9 +2,9 @@
 //! routers to one backend with the other pointed nowhere.
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Text, Unsigned};
 use diesel_route::prelude::*;
-use diesel_route::{DatabaseConfig, Router, raw_read};
+use diesel_route::{DatabaseConfig, Router, raw_read, raw_write};
 
 use crate::{Databases, Reader, Writer, maria};
 
@@ -74,4 +74,126 @@ pub(crate) async fn maria_reader_encrypted(conn: &mut Reader<maria>) -> diesel_r
 pub(crate) async fn maria_writer_encrypted(conn: &mut Writer<maria>) -> diesel_route::Result<bool> {
     let row: Status = diesel::sql_query(MARIA_CIPHER).get_result(conn).await?;
     Ok(!row.value.is_empty())
+}
+
+#[derive(QueryableByName)]
+struct Port {
+    #[diesel(sql_type = Integer)]
+    port: i32,
+}
+
+#[derive(QueryableByName)]
+struct PgServer {
+    #[diesel(sql_type = Integer)]
+    port: i32,
+    #[diesel(sql_type = Bool)]
+    in_recovery: bool,
+}
+
+#[derive(QueryableByName)]
+struct ServerId {
+    #[diesel(sql_type = Unsigned<Integer>)]
+    server_id: u32,
+}
+
+#[derive(QueryableByName)]
+struct MariaServer {
+    #[diesel(sql_type = Unsigned<Integer>)]
+    server_id: u32,
+    #[diesel(sql_type = Bool)]
+    read_only: bool,
+}
+
+const PG_INSERT: &str = "INSERT INTO ledger (id) VALUES ($1) RETURNING inet_server_port() AS port";
+const MARIA_INSERT: &str = "INSERT INTO ledger (id) VALUES (?) \
+    RETURNING CAST(@@server_id AS UNSIGNED) AS server_id";
+
+/// Inserts `id` into `ledger` on PostgreSQL, in a transaction of its own or alone; returns
+/// the port of the server that took it.
+pub(crate) async fn pg_insert(
+    router: &mut Router,
+    id: i64,
+    in_transaction: bool,
+) -> diesel_route::Result<i64> {
+    match in_transaction {
+        true => pg_insert_in_transaction(router, id).await,
+        false => pg_insert_alone(router, id).await,
+    }
+}
+
+#[route(write)]
+async fn pg_insert_alone(conn: &mut Writer, id: i64) -> diesel_route::Result<i64> {
+    let insert = diesel::sql_query(PG_INSERT).bind::<BigInt, _>(id);
+    let row: Port = raw_write(insert).get_result(conn).await?;
+    Ok(row.port.into())
+}
+
+#[route(write, transaction)]
+async fn pg_insert_in_transaction(conn: &mut Writer, id: i64) -> diesel_route::Result<i64> {
+    let insert = diesel::sql_query(PG_INSERT).bind::<BigInt, _>(id);
+    let row: Port = raw_write(insert).get_result(conn).await?;
+    Ok(row.port.into())
+}
+
+/// The port of the PostgreSQL server a read went to, and whether it is in recovery.
+#[route(read)]
+pub(crate) async fn pg_read_server(conn: &mut Reader) -> diesel_route::Result<(i32, bool)> {
+    let query = "SELECT inet_server_port() AS port, pg_is_in_recovery() AS in_recovery";
+    let row: PgServer = raw_read(diesel::sql_query(query)).get_result(conn).await?;
+    Ok((row.port, row.in_recovery))
+}
+
+/// Inserts `id` into `ledger` on MariaDB; returns the `@@server_id` of the server that took
+/// it.
+pub(crate) async fn maria_insert(
+    router: &mut Router,
+    id: i64,
+    in_transaction: bool,
+) -> diesel_route::Result<i64> {
+    match in_transaction {
+        true => maria_insert_in_transaction(router, id).await,
+        false => maria_insert_alone(router, id).await,
+    }
+}
+
+#[route(write)]
+async fn maria_insert_alone(conn: &mut Writer<maria>, id: i64) -> diesel_route::Result<i64> {
+    let insert = diesel::sql_query(MARIA_INSERT).bind::<BigInt, _>(id);
+    let row: ServerId = raw_write(insert).get_result(conn).await?;
+    Ok(row.server_id.into())
+}
+
+#[route(write, transaction)]
+async fn maria_insert_in_transaction(
+    conn: &mut Writer<maria>,
+    id: i64,
+) -> diesel_route::Result<i64> {
+    let insert = diesel::sql_query(MARIA_INSERT).bind::<BigInt, _>(id);
+    let row: ServerId = raw_write(insert).get_result(conn).await?;
+    Ok(row.server_id.into())
+}
+
+/// The `@@server_id` of the MariaDB server a read went to, and whether it is read-only.
+#[route(read)]
+pub(crate) async fn maria_read_server(
+    conn: &mut Reader<maria>,
+) -> diesel_route::Result<(u32, bool)> {
+    let query = "SELECT CAST(@@server_id AS UNSIGNED) AS server_id, \
+        @@global.read_only = 1 AS read_only";
+    let row: MariaServer = raw_read(diesel::sql_query(query)).get_result(conn).await?;
+    Ok((row.server_id, row.read_only))
+}
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = Text)]
+    default_transaction_read_only: String,
+}
+
+/// Whether a reader's PostgreSQL session is read-only: `on` or `off`.
+#[route(read)]
+pub(crate) async fn pg_reader_read_only(conn: &mut Reader) -> diesel_route::Result<String> {
+    let query = raw_read(diesel::sql_query("SHOW default_transaction_read_only"));
+    let row: Setting = query.get_result(conn).await?;
+    Ok(row.default_transaction_read_only)
 }

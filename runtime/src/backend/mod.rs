@@ -12,6 +12,7 @@ use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::error::{BoxError, Role};
+use crate::server::ServerRole;
 use crate::tls::TlsSettings;
 use crate::url::ServerUrl;
 
@@ -84,10 +85,27 @@ pub trait Backend:
     ) -> impl Future<Output = Result<Self, BoxError>> + Send;
 
     #[doc(hidden)]
+    /// Whether a session's prepared statements last from one transaction to the next, as
+    /// the driver needs: not behind a pooler that hands each transaction any server
+    /// (PgBouncer's transaction mode, before 1.21). Asked once per server, before its first
+    /// connection serves a call, on connections of its own; an error when it cannot tell.
+    fn keeps_prepared_statements(
+        _url: &ServerUrl,
+        _limit: Duration,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
+        std::future::ready(Ok(true))
+    }
+
+    #[doc(hidden)]
     /// Proves the connection alive with one cheap round trip.
     fn probe(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
 
     #[doc(hidden)]
+    /// Asks the server what it is: a primary (it accepts writes) or a replica (PostgreSQL:
+    /// `pg_is_in_recovery()`; MySQL/MariaDB: `@@global.read_only`). One round trip.
+    #[doc(hidden)]
+    fn role(&mut self) -> impl Future<Output = QueryResult<ServerRole>> + Send;
+
     /// A request, to be run from elsewhere, that cancels the statement running on this
     /// connection (PostgreSQL's cancel request, MySQL's `KILL QUERY`). `None` where there is
     /// no such thing.

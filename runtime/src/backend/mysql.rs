@@ -6,12 +6,14 @@
 //! its Unix socket (`prefer_socket`), where `app@localhost` is another account.
 
 use diesel::QueryResult;
+use diesel::sql_types::BigInt;
 use diesel_async::SimpleAsyncConnection;
 
 use std::sync::Arc;
 
 use super::{Backend, BoxFuture, Watch, sealed};
 use crate::error::{BoxError, Role};
+use crate::server::ServerRole;
 use crate::tls::{TlsMode, TlsSettings};
 use crate::url::{ServerUrl, TlsParameters};
 
@@ -22,6 +24,16 @@ impl sealed::Sealed for MysqlConnection {}
 
 /// MySQL's names of the TLS settings in a URL (the client's options), with the underscore
 /// spellings and libpq's `sslmode` as well.
+/// Whether the server refuses writes.
+const READ_ONLY: &str = "CAST(@@global.read_only OR @@global.innodb_read_only AS SIGNED)";
+
+/// Whether the server's replication threads run and are connected to a primary (MariaDB's
+/// `Slave_running`). A server where the question fails (MySQL 8 moved the variable) is
+/// judged by `read_only` alone. A server that replicates is a replica even when writable:
+/// writing to it would fork its data.
+const REPLICATING: &str = "(SELECT COUNT(*) FROM information_schema.GLOBAL_STATUS \
+    WHERE VARIABLE_NAME = 'SLAVE_RUNNING' AND VARIABLE_VALUE = 'ON')";
+
 const TLS_PARAMETERS: TlsParameters = TlsParameters {
     mode: &["ssl-mode", "ssl_mode", "sslmode"],
     root_cert: &["ssl-ca", "ssl_ca"],
@@ -110,6 +122,23 @@ impl Backend for MysqlConnection {
     async fn probe(&mut self) -> QueryResult<()> {
         // A text-protocol query: one round trip.
         self.batch_execute("SELECT 1").await
+    }
+
+    async fn role(&mut self) -> QueryResult<ServerRole> {
+        let read_only = diesel::dsl::sql::<BigInt>(READ_ONLY);
+        let read_only: i64 =
+            diesel_async::RunQueryDsl::get_result(diesel::select(read_only), self).await?;
+        let replicating = diesel::dsl::sql::<BigInt>(REPLICATING);
+        let replicating: Option<i64> =
+            diesel_async::RunQueryDsl::get_result(diesel::select(replicating), self)
+                .await
+                .ok();
+        Ok(match (replicating, read_only) {
+            (Some(1), _) => ServerRole::Replica,
+            (None, 1) => ServerRole::Replica,
+            (_, 1) => ServerRole::Detached,
+            _ => ServerRole::Primary,
+        })
     }
 
     fn cancel_request(&self, _: &ServerUrl) -> Option<BoxFuture<()>> {

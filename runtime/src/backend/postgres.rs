@@ -3,20 +3,24 @@
 //! Connections are opened with tokio-postgres directly and handed to diesel-async, so that a
 //! failed connect keeps its cause (a refused port, a name that does not resolve) and a
 //! reader's session is read-only from its first message (the startup packet's `options`),
-//! with no round trip of its own.
+//! with no round trip of its own; behind a pooler that refuses or drops `options`, a `SET`
+//! makes it so before any call gets the connection.
 
 use diesel::QueryResult;
 use diesel::connection::TransactionDepthChange;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::Bool;
 use diesel_async::{AnsiTransactionManager, SimpleAsyncConnection, TransactionManager as _};
 
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Backend, BoxFuture, Watch, sealed};
 use crate::error::{BoxError, Role, is_connection_lost};
+use crate::server::ServerRole;
 use crate::tls::TlsSettings;
 use crate::url::{ServerUrl, TlsParameters};
 
@@ -37,6 +41,20 @@ const TLS_PARAMETERS: TlsParameters = TlsParameters {
 /// fall back to it: a write that slips past the types fails with 25006.
 const READ_ONLY_SESSION: &str = "-c default_transaction_read_only=on";
 
+/// Whether the server is in recovery, and whether its WAL receiver streams from a primary.
+/// Without `pg_read_all_stats` a role sees the receiver's row but not its status: the row's
+/// presence then counts.
+const ROLE: &str = "pg_is_in_recovery(), \
+    EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming')";
+
+/// The session parameter PostgreSQL (14 and later) reports to the client at the start and
+/// whenever it changes.
+const READ_ONLY_PARAMETER: &str = "default_transaction_read_only";
+
+/// The same, as a statement, where the startup packet cannot carry it (PgBouncer refuses an
+/// `options` parameter).
+const READ_ONLY_SESSION_SET: &str = "SET SESSION default_transaction_read_only = on";
+
 /// The end of a guarded read: one round trip that fails (division by zero) when the
 /// transaction took a transaction id, which any write does (`lo_create` too, which PostgreSQL
 /// lets through a read-only transaction), or when the session stopped being read-only; then
@@ -54,6 +72,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     T: AsyncRead + AsyncWrite + Unpin,
 {
+    // Whether the session was seen read-only: from its start when the startup packet made
+    // it so, after its first statement when a statement did.
+    let mut was_read_only = false;
     std::future::poll_fn(|cx| {
         loop {
             match connection.poll_message(cx) {
@@ -61,18 +82,113 @@ where
                 Poll::Ready(Some(Ok(_))) => {}
                 Poll::Ready(Some(Err(_)) | None) => return Poll::Ready(()),
                 Poll::Pending => {
-                    let read_only = connection.parameter("default_transaction_read_only");
-                    if let Some(watch) = &reader
-                        && read_only.is_some_and(|value| value != "on")
-                    {
+                    let Some(watch) = &reader else {
+                        return Poll::Pending;
+                    };
+                    let read_only = connection.parameter(READ_ONLY_PARAMETER) == Some("on");
+                    if was_read_only && !read_only {
                         watch.session_made_writable();
                     }
+                    was_read_only |= read_only;
                     return Poll::Pending;
                 }
             }
         }
     })
     .await;
+}
+
+/// `config` with the reader's `options` added to any it has.
+fn read_only(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
+    let options = match config.get_options() {
+        Some(given) => format!("{given} {READ_ONLY_SESSION}"),
+        None => READ_ONLY_SESSION.to_owned(),
+    };
+    config.options(options);
+    config
+}
+
+/// Connects with the URL's TLS settings, and drives the connection on a task of its own.
+/// Also whether the server reported the session read-only when it started.
+async fn open(
+    config: tokio_postgres::Config,
+    url: &ServerUrl,
+    reader: Option<Arc<Watch>>,
+) -> Result<(PgConnection, bool), BoxError> {
+    let (client, read_only) = client(config, url, reader).await?;
+    Ok((PgConnection::try_from(client).await?, read_only))
+}
+
+/// tokio-postgres's client, its connection driven on a task of its own.
+async fn client(
+    mut config: tokio_postgres::Config,
+    url: &ServerUrl,
+    reader: Option<Arc<Watch>>,
+) -> Result<(tokio_postgres::Client, bool), BoxError> {
+    let started_read_only = |value: Option<&str>| value == Some("on");
+    Ok(match tls::connector(url.tls())? {
+        None => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+            let read_only = started_read_only(connection.parameter(READ_ONLY_PARAMETER));
+            tokio::spawn(drive(connection, reader));
+            (client, read_only)
+        }
+        Some((mode, connector)) => {
+            config.ssl_mode(mode);
+            let (client, connection) = config.connect(connector).await?;
+            let read_only = started_read_only(connection.parameter(READ_ONLY_PARAMETER));
+            tokio::spawn(drive(connection, reader));
+            (client, read_only)
+        }
+    })
+}
+
+/// Whether a session's prepared statement still runs after another session took the server
+/// it was prepared on, as diesel-async's cached statements need. Directly on PostgreSQL, or
+/// behind a pooler in session mode, the session keeps its server. Behind PgBouncer in
+/// transaction mode the server goes back to the pool after each transaction: the other
+/// session gets it (PgBouncer hands out the server used last), so the statement runs on
+/// another server, where before PgBouncer 1.21 it does not exist.
+///
+/// `Ok(false)` when the statement was lost; an error when the check could not tell (no
+/// connection, no server free within `limit`).
+async fn check_prepared_statements(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
+    let config: tokio_postgres::Config = url.secret().parse()?;
+    let (session, _) = within(limit, client(config.clone(), url, None)).await??;
+    let statement = within(limit, session.prepare("SELECT pg_backend_pid()")).await??;
+    within(limit, session.query(&statement, &[])).await??;
+    let (other, _) = within(limit, client(config, url, None)).await??;
+    within(limit, other.batch_execute("BEGIN; SELECT pg_backend_pid()")).await??;
+    let again = within(limit, session.query(&statement, &[])).await?;
+    drop(other);
+    match again {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error.code()
+                == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `future`'s output, unless `limit` passes first.
+async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Result<T, BoxError> {
+    tokio::time::timeout(limit, future)
+        .await
+        .map_err(|_| BoxError::from("no answer in time"))
+}
+
+/// Whether a connect failed because the server (a pooler) refuses the startup packet's
+/// `options`.
+fn refuses_options(error: &(dyn std::error::Error + 'static)) -> bool {
+    let refusal = error
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::as_db_error)
+        .map(tokio_postgres::error::DbError::message);
+    refusal.is_some_and(|message| message.contains("unsupported startup parameter: options"))
 }
 
 impl Backend for PgConnection {
@@ -90,36 +206,44 @@ impl Backend for PgConnection {
     }
 
     async fn connect(url: &ServerUrl, role: Role, watch: &Arc<Watch>) -> Result<Self, BoxError> {
-        let mut config: tokio_postgres::Config = url.secret().parse()?;
-        if role == Role::Reader {
-            let options = match config.get_options() {
-                Some(given) => format!("{given} {READ_ONLY_SESSION}"),
-                None => READ_ONLY_SESSION.to_owned(),
-            };
-            config.options(options);
+        let config: tokio_postgres::Config = url.secret().parse()?;
+        if role == Role::Writer {
+            return Ok(open(config, url, None).await?.0);
         }
-        let reader = (role == Role::Reader).then(|| Arc::clone(watch));
-        let client = match tls::connector(url.tls())? {
-            None => {
-                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-                tokio::spawn(drive(connection, reader));
-                client
-            }
-            Some((mode, connector)) => {
-                config.ssl_mode(mode);
-                let (client, connection) = config.connect(connector).await?;
-                tokio::spawn(drive(connection, reader));
-                client
-            }
+        let reader = Some(Arc::clone(watch));
+        let (mut conn, read_only) = match open(read_only(config.clone()), url, reader.clone()).await
+        {
+            // PgBouncer refuses `options` in the startup packet.
+            Err(error) if refuses_options(&*error) => open(config, url, reader).await?,
+            result => result?,
         };
-        Ok(Self::try_from(client).await?)
+        if !read_only {
+            // The startup packet's `options` did not reach the server (refused, or ignored
+            // by a pooler): a statement makes the session read-only before any call gets it.
+            conn.batch_execute(READ_ONLY_SESSION_SET).await?;
+        }
+        Ok(conn)
+    }
+
+    async fn keeps_prepared_statements(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
+        check_prepared_statements(url, limit).await
     }
 
     async fn probe(&mut self) -> QueryResult<()> {
         // An empty query through the simple query protocol: one round trip, and the least
         // work a server can do to answer (measured 3 µs cheaper than `SELECT 1`).
         self.batch_execute("").await
+    }
+
+    async fn role(&mut self) -> QueryResult<ServerRole> {
+        let query = diesel::select(diesel::dsl::sql::<(Bool, Bool)>(ROLE));
+        let (in_recovery, receiving): (bool, bool) =
+            diesel_async::RunQueryDsl::get_result(query, self).await?;
+        Ok(match (in_recovery, receiving) {
+            (false, _) => ServerRole::Primary,
+            (true, true) => ServerRole::Replica,
+            (true, false) => ServerRole::Detached,
+        })
     }
 
     fn cancel_request(&self, url: &ServerUrl) -> Option<BoxFuture<()>> {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::{Backend, Watch, sealed};
 use crate::error::{BoxError, Role};
+use crate::server::ServerRole;
 use crate::tls::TlsSettings;
 use crate::url::{ServerUrl, scrub};
 
@@ -45,6 +46,14 @@ impl Backend for SqliteConnection {
             .find_map(|prefix| url.strip_prefix(prefix))
             .unwrap_or(url);
         let path = path.split('?').next().unwrap_or_default();
+        if server_scheme(path).is_some() {
+            // `sqlite://user:password?...`: the credentials of a server, not a file name.
+            return Err(
+                "looks like a server's URL with credentials, not a file path: the database \
+                 is declared `sqlite`"
+                    .into(),
+            );
+        }
         if path.is_empty() {
             return Err("names no file: give a path such as `sqlite://app.db`".into());
         }
@@ -85,6 +94,10 @@ impl Backend for SqliteConnection {
         // A local file does not go away behind the pool's back.
         Ok(())
     }
+
+    async fn role(&mut self) -> QueryResult<ServerRole> {
+        Ok(ServerRole::Primary)
+    }
 }
 
 /// The scheme of a URL of another backend (`postgres://...`, or mistyped `postgres:...`):
@@ -119,16 +132,16 @@ mod tests {
     #[test]
     fn urls_and_paths() {
         for input in ["sqlite://app.db", "sqlite:app.db", "file:app.db", "app.db"] {
-            assert_eq!(
-                parse_url_plain(input).unwrap().secret(),
-                "app.db"
-            );
+            assert_eq!(parse_url_plain(input).unwrap().secret(), "app.db");
         }
         assert!(parse_url_plain("sqlite::memory:").is_err());
         let error = parse_url_plain("postgres://app@db/app").unwrap_err();
         assert!(error.starts_with("has scheme `postgres`"), "{error}");
         let error = parse_url_plain("postgres:app:pw@db/app").unwrap_err();
         assert!(error.starts_with("has scheme `postgres`"), "{error}");
+        let error = parse_url_plain("sqlite://app:s3cr3t?ss#word/app").unwrap_err();
+        assert!(error.starts_with("looks like a server's URL"), "{error}");
+        assert!(!error.contains("s3cr3t"), "{error}");
         assert!(parse_url_plain("sqlite://").is_err());
         assert_eq!(
             read_only_uri("/tmp/a?b#c%.db"),

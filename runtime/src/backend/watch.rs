@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::error::is_connection_lost;
+use crate::error::{is_connection_lost, is_read_only_refusal};
 
 /// The connection's record, shared between its instrumentation and its pool entry.
 #[doc(hidden)]
@@ -20,6 +20,9 @@ pub struct Watch {
     last: AtomicU8,
     /// A reader's session stopped being read-only (PostgreSQL reports the change itself).
     writable: AtomicBool,
+    /// Statements sent before the last one the server refused as read-only, plus one;
+    /// zero while none was refused.
+    refused: AtomicU64,
 }
 
 /// What the last statement's outcome says about the connection.
@@ -61,14 +64,27 @@ impl Watch {
         self.writable.load(Ordering::Relaxed)
     }
 
+    /// When a statement was refused as read-only since the last `clear`: how many
+    /// statements the connection had sent before it.
+    pub(crate) fn refused_after(&self) -> Option<u64> {
+        self.refused.load(Ordering::Relaxed).checked_sub(1)
+    }
+
     /// Forgets what earlier calls saw: the connection was found alive since.
     pub(crate) fn clear(&self) {
         if self.last.load(Ordering::Relaxed) != 0 {
             self.last.store(0, Ordering::Relaxed);
         }
+        if self.refused.load(Ordering::Relaxed) != 0 {
+            self.refused.store(0, Ordering::Relaxed);
+        }
     }
 
     fn finished(&self, error: Option<&DieselError>) {
+        if error.is_some_and(is_read_only_refusal) {
+            // The refused statement is the last one started.
+            self.refused.store(self.statements(), Ordering::Relaxed);
+        }
         let last = match error {
             None => Last::Fine,
             Some(error) if is_connection_lost(error) => Last::Lost,

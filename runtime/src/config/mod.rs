@@ -29,6 +29,8 @@ use crate::url::redact_text;
 #[derive(Clone)]
 pub struct DatabaseConfig {
     pub(crate) primary: String,
+    /// Other hosts that may be the primary (after a failover).
+    pub(crate) candidates: Vec<String>,
     pub(crate) replicas: Vec<String>,
     pub(crate) pool: PoolOptions,
     /// TLS for every server whose URL does not say otherwise.
@@ -191,11 +193,22 @@ impl DatabaseConfig {
     pub fn new(primary_url: impl Into<String>) -> Self {
         Self {
             primary: primary_url.into(),
+            candidates: Vec::new(),
             replicas: Vec::new(),
             pool: PoolOptions::default(),
             tls: TlsSettings::default(),
             origin: Origin::Code,
         }
+    }
+
+    /// Adds a host that may be the primary: writes go to whichever of the primary's hosts
+    /// says it accepts writes (`pg_is_in_recovery()`, `@@read_only`), found again after a
+    /// failover. The same as a primary URL naming several hosts, libpq's
+    /// `postgres://app@h1:5432,h2:5432/app`.
+    #[must_use]
+    pub fn primary_candidate(mut self, url: impl Into<String>) -> Self {
+        self.candidates.push(url.into());
+        self
     }
 
     /// Adds a replica; reads pick one of the healthy replicas at random.

@@ -244,7 +244,13 @@ impl<D: Database> Lease<'_, D, ForWrite> {
     pub async fn finish<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
         let result = self.held.settle(result, outcome).await;
         self.finished = true;
-        if outcome.is_ok(&result) || !Box::pin(self.held.lost()).await {
+        if outcome.is_ok(&result) {
+            return result;
+        }
+        if let Some(demoted) = Box::pin(self.held.refused_by_replica()).await {
+            return outcome.failed(demoted);
+        }
+        if !Box::pin(self.held.lost()).await {
             return result;
         }
         outcome.failed(Error::ConnectionLost {
@@ -443,6 +449,24 @@ impl<'s, D: Database> Held<'s, D> {
             cluster.connection_lost(&conn.server);
         }
         lost
+    }
+
+    /// After a failed write: when the server refused it as read-only and says it is a
+    /// replica now (a failover demoted it), the error that says so. The statements sent
+    /// before the refused one may have been committed, outside a transaction.
+    async fn refused_by_replica(&mut self) -> Option<Error> {
+        let cluster = self.cluster?;
+        let refused_after = self.pooled().watch.refused_after()?;
+        let server = std::sync::Arc::clone(&self.pooled().server);
+        let pools = cluster.pools_of(&server)?;
+        if !cluster.write_refused(pools).await {
+            return None;
+        }
+        let outside_transaction = !self.transactional && !self.in_request_transaction;
+        Some(Error::NotPrimary {
+            server,
+            commit_unknown: outside_transaction && refused_after > self.statements_before,
+        })
     }
 
     /// Whether a write that failed now may have taken effect (see the module's table).

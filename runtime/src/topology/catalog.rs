@@ -33,9 +33,10 @@ impl Declared {
     }
 }
 
-/// The checked URLs of a database's servers.
+/// The checked URLs of a database's servers: the primary's (one per host, when its URL names
+/// several: candidates, the one that accepts writes being the primary) and the replicas'.
 pub(crate) struct Servers {
-    pub(crate) primary: ServerUrl,
+    pub(crate) primaries: Vec<ServerUrl>,
     pub(crate) replicas: Vec<ServerUrl>,
 }
 
@@ -47,21 +48,76 @@ impl Servers {
             Error::config(key, config.setting_name(setting), problem)
         };
         let tls = &config.tls;
-        let primary = B::parse_url(&config.primary, tls).map_err(|p| fail(Setting::Url, p))?;
+        let parse = |url: &str, setting| B::parse_url(url, tls).map_err(|p| fail(setting, p));
+        let primaries = one_url_per_host(&config.primary)
+            .iter()
+            .chain(&config.candidates)
+            .map(|url| parse(url, Setting::Url))
+            .collect::<Result<Vec<_>, _>>()?;
         let replicas = config
             .replicas
             .iter()
-            .map(|url| B::parse_url(url, tls).map_err(|p| fail(Setting::ReplicaUrls, p)))
+            .flat_map(|url| one_url_per_host(url))
+            .map(|url| parse(&url, Setting::ReplicaUrls))
             .collect::<Result<Vec<_>, _>>()?;
-        if replicas.len() > MAX_REPLICAS {
+        if primaries.len() + replicas.len() > MAX_REPLICAS {
             let problem = format!(
-                "names {} replicas, more than {MAX_REPLICAS}",
-                replicas.len()
+                "names {} servers in all, more than {MAX_REPLICAS}",
+                primaries.len() + replicas.len()
             );
             return Err(fail(Setting::ReplicaUrls, problem));
         }
         config.check_pool(key)?;
-        B::prepare_primary(&primary).map_err(|p| fail(Setting::Url, p))?;
-        Ok(Self { primary, replicas })
+        if primaries.len() > 1 && B::MAX_WRITERS == Some(1) {
+            return Err(fail(
+                Setting::Url,
+                "names several hosts: a file has no failover".into(),
+            ));
+        }
+        B::prepare_primary(&primaries[0]).map_err(|p| fail(Setting::Url, p))?;
+        Ok(Self {
+            primaries,
+            replicas,
+        })
+    }
+}
+
+/// libpq's multi-host form, `postgres://user:pw@h1:5432,h2:5433/db?...`, as one URL per
+/// host; any other text as it is.
+fn one_url_per_host(url: &str) -> Vec<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return vec![url.to_owned()];
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (user, hosts) = match authority.rfind('@') {
+        Some(at) => (&authority[..=at], &authority[at + 1..]),
+        None => ("", authority),
+    };
+    if !hosts.contains(',') {
+        return vec![url.to_owned()];
+    }
+    hosts
+        .split(',')
+        .map(|host| format!("{scheme}://{user}{}{tail}", host.trim()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_url_per_host;
+
+    #[test]
+    fn a_multi_host_url_is_one_url_per_host() {
+        assert_eq!(
+            one_url_per_host("postgres://app:pw@h1:5432,h2:5433,[::1]/db?sslmode=require"),
+            [
+                "postgres://app:pw@h1:5432/db?sslmode=require",
+                "postgres://app:pw@h2:5433/db?sslmode=require",
+                "postgres://app:pw@[::1]/db?sslmode=require",
+            ]
+        );
+        assert_eq!(one_url_per_host("mysql://app@h1/db"), ["mysql://app@h1/db"]);
+        assert_eq!(one_url_per_host("app.db"), ["app.db"]);
     }
 }

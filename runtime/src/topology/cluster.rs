@@ -1,11 +1,12 @@
-//! A database's cluster: one primary and its replicas, the choice of which serves a call,
-//! and the background task that keeps each server's pools healthy.
+//! A database's cluster: its servers (the primary, or candidates for it, and replicas), which
+//! of them is the primary now, the choice of which serves a call, and the background tasks
+//! that keep each server's pools healthy and its role known.
 
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use tokio::time::MissedTickBehavior;
@@ -14,7 +15,7 @@ use crate::backend::Backend;
 use crate::config::{DatabaseConfig, PoolOptions, ReadFallback};
 use crate::database::Database;
 use crate::error::{Error, Role};
-use crate::server::{Server, ServerKind};
+use crate::server::{Server, ServerKind, ServerRole};
 use crate::topology::Checkout;
 use crate::topology::catalog::Servers;
 use crate::topology::pool::Alarm;
@@ -22,68 +23,146 @@ use crate::topology::rotation::Rotation;
 use crate::topology::server::ServerPools;
 use crate::topology::stats::DatabaseStats;
 
+/// The cluster of database `D`.
 pub(crate) struct Cluster<D: Database> {
-    primary: Arc<ServerPools<D::Connection>>,
-    replicas: Box<[Arc<ServerPools<D::Connection>>]>,
-    rotation: Arc<Rotation>,
-    alarm: Arc<Alarm>,
-    options: Arc<PoolOptions>,
+    pub(crate) members: Arc<Members<D::Connection>>,
+}
+
+/// What a cluster knows, shared with its servers' maintenance tasks.
+pub(crate) struct Members<C: Backend> {
+    pub(crate) key: &'static str,
+    /// The configured primary (or its candidates) first, then the replicas.
+    pub(crate) servers: Box<[Arc<ServerPools<C>>]>,
+    /// The slot of the server writes go to; [`NO_PRIMARY`] while none is known (a demoted
+    /// primary, two servers claiming to be one).
+    primary: AtomicUsize,
+    /// The servers reads may go to: healthy replicas.
+    pub(crate) rotation: Arc<Rotation>,
+    pub(crate) alarm: Arc<Alarm>,
+    pub(crate) options: Arc<PoolOptions>,
+    /// A writer failed in a way a failover would explain: the next write finds the primary
+    /// first.
+    pub(crate) primary_in_doubt: AtomicBool,
+    /// The servers that said they were the primary at the last discovery: writes fail
+    /// closed, naming them, while there are several.
+    pub(crate) conflict: std::sync::Mutex<Vec<Arc<Server>>>,
+    /// One discovery of the primary at a time; when the last one began.
+    pub(crate) discovery: tokio::sync::Mutex<Option<Instant>>,
     read_fallbacks: AtomicU64,
     /// Calls that found no server to serve them.
     unavailable: AtomicU64,
+    /// Times the primary changed.
+    pub(crate) failovers: AtomicU64,
 }
+
+/// The value of `Members::primary` while no primary is known.
+pub(crate) const NO_PRIMARY: usize = usize::MAX;
 
 impl<D: Database> Cluster<D> {
     /// Validates the configuration and builds the pools; no connection is opened yet.
     pub(crate) fn build(config: &DatabaseConfig) -> Result<Self, Error> {
         let servers = Servers::of::<D::Connection>(config, D::KEY)?;
         let options = Arc::new(config.pool.clone());
-        let rotation = Arc::new(Rotation::all(servers.replicas.len()));
+        let candidates = servers.primaries.len();
+        let kinds = (1..=candidates)
+            .map(|n| ServerKind::Primary((candidates > 1).then_some(n)))
+            .chain((1..=servers.replicas.len()).map(ServerKind::Replica));
+        let urls = servers.primaries.into_iter().chain(servers.replicas);
+        let rotation = Arc::new(Rotation::none());
         let alarm = Arc::new(Alarm::default());
-        let server = |kind, url| {
-            let server = Server::new(D::KEY, kind, D::Connection::NAME, url);
-            Arc::new(ServerPools::new(server, &options, &rotation, &alarm))
-        };
-        let replicas = servers.replicas.into_iter().enumerate();
+        let members: Box<[_]> = kinds
+            .zip(urls)
+            .enumerate()
+            .map(|(slot, (kind, url))| {
+                let server = Server::new(D::KEY, kind, D::Connection::NAME, url);
+                Arc::new(ServerPools::new(server, slot, &options, &rotation, &alarm))
+            })
+            .collect();
+        // Until checked, the replicas are replicas and the first candidate is the primary;
+        // with several candidates, the first write asks them which is.
+        for replica in &members[candidates..] {
+            replica.join_rotation();
+        }
+        for candidate in &members[1..candidates] {
+            candidate.server.set_role(ServerRole::Down);
+        }
+        let primary_in_doubt = AtomicBool::new(candidates > 1);
         Ok(Self {
-            primary: server(ServerKind::Primary, servers.primary),
-            replicas: replicas
-                .map(|(index, url)| server(ServerKind::Replica(index + 1), url))
-                .collect(),
-            rotation,
-            alarm,
-            options,
-            read_fallbacks: AtomicU64::new(0),
-            unavailable: AtomicU64::new(0),
+            members: Arc::new(Members {
+                key: D::KEY,
+                servers: members,
+                primary: AtomicUsize::new(0),
+                rotation,
+                alarm,
+                options,
+                primary_in_doubt,
+                conflict: std::sync::Mutex::new(Vec::new()),
+                discovery: tokio::sync::Mutex::new(None),
+                read_fallbacks: AtomicU64::new(0),
+                unavailable: AtomicU64::new(0),
+                failovers: AtomicU64::new(0),
+            }),
         })
     }
+}
 
-    /// The primary's identity.
-    #[cfg_attr(not(feature = "migrations"), allow(dead_code))]
-    pub(crate) fn primary(&self) -> &Arc<Server> {
-        &self.primary.server
+impl<D: Database> std::ops::Deref for Cluster<D> {
+    type Target = Members<D::Connection>;
+
+    fn deref(&self) -> &Members<D::Connection> {
+        &self.members
+    }
+}
+
+impl<C: Backend> Members<C> {
+    /// The server writes go to now, if one is known.
+    pub(crate) fn primary(&self) -> Option<&Arc<ServerPools<C>>> {
+        self.servers.get(self.primary.load(Ordering::Acquire))
     }
 
-    /// A writer: always the primary.
-    pub(crate) async fn writer(&self) -> Result<Checkout<D::Connection>, Error> {
-        self.primary.checkout(Role::Writer).await
+    /// Makes `slot` the primary (or none, with [`NO_PRIMARY`]); whether that changed it.
+    pub(crate) fn set_primary(&self, slot: usize) -> bool {
+        let before = self.primary.swap(slot, Ordering::AcqRel);
+        if before != slot && slot != NO_PRIMARY && before != NO_PRIMARY {
+            self.failovers.fetch_add(1, Ordering::Relaxed);
+        }
+        before != slot
+    }
+
+    /// A writer: on the primary. When it cannot be reached, the primary is looked for among
+    /// every server (a failover may have made another one the primary): a checkout that
+    /// failed sent nothing, so the write may go to the new one.
+    pub(crate) async fn writer(&self) -> Result<Checkout<C>, Error> {
+        let primary = match self.primary() {
+            Some(primary) if !self.in_doubt() => Arc::clone(primary),
+            _ => self.discover(Instant::now()).await?,
+        };
+        match primary.checkout(Role::Writer).await {
+            Err(error @ Error::Connect { .. }) => match self.discover(Instant::now()).await {
+                Ok(found) if found.slot != primary.slot => found.checkout(Role::Writer).await,
+                _ => Err(error),
+            },
+            result => result,
+        }
     }
 
     /// A reader: a replica in rotation picked at random (a replica that cannot be reached
     /// leaves the rotation and another is picked), else the primary when the fallback policy
     /// allows it (or when there are no replicas at all).
-    pub(crate) async fn reader(&self) -> Result<Checkout<D::Connection>, Error> {
-        for _ in 0..self.replicas.len() {
+    pub(crate) async fn reader(&self) -> Result<Checkout<C>, Error> {
+        for _ in 0..self.servers.len() {
             let Some(replica) = self.pick_replica() else {
                 break;
             };
             match replica.checkout(Role::Reader).await {
-                Err(error @ Error::Connect { .. }) => replica.take_out_of_rotation(&error),
+                Err(error @ (Error::Connect { .. } | Error::Unsupported { .. })) => {
+                    replica.take_out_of_rotation(&error);
+                }
                 result => return result,
             }
         }
         let primary = self.read_fallback()?;
-        if !self.replicas.is_empty() {
+        if self.has_replicas() {
             self.read_fallbacks.fetch_add(1, Ordering::Relaxed);
         }
         primary.checkout(Role::Reader).await
@@ -97,13 +176,15 @@ impl<D: Database> Cluster<D> {
         }
     }
 
-    fn stats(&self) -> DatabaseStats {
+    pub(crate) fn stats(&self, backend: &'static str) -> DatabaseStats {
         DatabaseStats {
-            database: D::KEY,
-            backend: D::Connection::NAME,
+            database: self.key,
+            backend,
+            primary: self.primary().map(|primary| primary.server.name()),
+            failovers: self.failovers.load(Ordering::Relaxed),
             read_fallbacks: self.read_fallbacks.load(Ordering::Relaxed),
             unavailable: self.unavailable.load(Ordering::Relaxed),
-            servers: self.servers().map(|server| server.stats()).collect(),
+            servers: self.servers.iter().map(|server| server.stats()).collect(),
         }
     }
 
@@ -121,7 +202,7 @@ impl<D: Database> Cluster<D> {
                     pools.checkout_failed(role);
                 }
             }
-            Error::NoServerAvailable { .. } => {
+            Error::NoServerAvailable { .. } | Error::ConflictingPrimaries { .. } => {
                 self.unavailable.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
@@ -135,69 +216,80 @@ impl<D: Database> Cluster<D> {
         if let Some(replica) = self.replica_of(server) {
             replica.take_out_of_rotation(&"a call's deadline passed on it");
         }
-    }
-
-    fn pools_of(&self, server: &Arc<Server>) -> Option<&ServerPools<D::Connection>> {
-        self.servers()
-            .find(|pools| Arc::ptr_eq(&pools.server, server))
-            .map(|pools| &**pools)
-    }
-
-    fn replica_of(&self, server: &Arc<Server>) -> Option<&ServerPools<D::Connection>> {
-        self.pools_of(server)
-            .filter(|pools| !pools.server.is_primary())
+        self.doubt(server);
     }
 
     /// After a call lost its connection to `server`: reads go elsewhere until the server
-    /// answers health checks again.
+    /// answers health checks again, and every connection of the database is pinged before
+    /// its next use (a restart, a failover seldom kills one connection alone).
     pub(crate) fn connection_lost(&self, server: &Arc<Server>) {
         self.alarm.raise();
         if let Some(replica) = self.replica_of(server) {
             replica.take_out_of_rotation(&"a call lost its connection");
         }
+        self.doubt(server);
     }
 
-    fn pick_replica(&self) -> Option<&ServerPools<D::Connection>> {
-        self.rotation.pick().map(|index| &*self.replicas[index])
+    /// A failure on `server` that a failover would explain: when it is the primary, the next
+    /// write finds the primary first.
+    fn doubt(&self, server: &Arc<Server>) {
+        if let Some(pools) = self.pools_of(server) {
+            self.doubt_primary(pools);
+        }
+    }
+
+    pub(crate) fn pools_of(&self, server: &Arc<Server>) -> Option<&Arc<ServerPools<C>>> {
+        self.servers
+            .iter()
+            .find(|pools| Arc::ptr_eq(&pools.server, server))
+    }
+
+    fn replica_of(&self, server: &Arc<Server>) -> Option<&Arc<ServerPools<C>>> {
+        self.pools_of(server)
+            .filter(|pools| !pools.server.is_primary())
+    }
+
+    fn pick_replica(&self) -> Option<&Arc<ServerPools<C>>> {
+        self.rotation.pick().map(|slot| &self.servers[slot])
+    }
+
+    fn has_replicas(&self) -> bool {
+        self.servers.len() > 1
     }
 
     /// Where reads go with no replica in rotation: the primary, unless the policy says to
     /// fail (and there are replicas to wait for).
-    fn read_fallback(&self) -> Result<&ServerPools<D::Connection>, Error> {
-        if self.replicas.is_empty() || self.options.read_fallback == ReadFallback::Primary {
-            Ok(&self.primary)
-        } else {
-            Err(Error::NoServerAvailable {
-                database: D::KEY,
+    fn read_fallback(&self) -> Result<&Arc<ServerPools<C>>, Error> {
+        let allowed = !self.has_replicas() || self.options.read_fallback == ReadFallback::Primary;
+        match (allowed, self.primary()) {
+            (true, Some(primary)) => Ok(primary),
+            _ => Err(Error::NoServerAvailable {
+                database: self.key,
                 role: Role::Reader,
-            })
+            }),
         }
     }
 
-    fn servers(&self) -> impl Iterator<Item = &Arc<ServerPools<D::Connection>>> {
-        std::iter::once(&self.primary).chain(self.replicas.iter())
-    }
-
-    /// Starts the maintenance task of each server on the current Tokio runtime.
-    fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {
-        for server in self.servers() {
-            runtime.spawn(maintenance(
-                Arc::downgrade(server),
-                Arc::clone(&self.options),
-            ));
+    /// Starts the maintenance task of each server on `runtime`.
+    fn start_maintenance(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        for server in self.servers.iter() {
+            runtime.spawn(maintenance(Arc::downgrade(self), server.slot));
         }
     }
 }
 
-/// Every `health_check_interval`: a health check (replicas). Every tick: closing expired and
-/// long-idle connections, opening connections up to `min_idle`, and when due a keepalive
-/// ping of every idle connection. Due times are counted from the ticks' scheduled instants,
-/// so that a slow check does not push a keepalive a whole tick late. Ends when the router is
-/// dropped.
-async fn maintenance<C: Backend>(
-    server: std::sync::Weak<ServerPools<C>>,
-    options: Arc<PoolOptions>,
-) {
+/// Every `health_check_interval`: a health check (what the server is: primary, replica,
+/// down). Every tick: closing expired and long-idle connections, opening connections up to
+/// `min_idle`, and when due a keepalive ping of every idle connection. Due times are counted
+/// from the ticks' scheduled instants, so that a slow check does not push a keepalive a
+/// whole tick late. Ends when the router is dropped.
+async fn maintenance<C: Backend>(members: Weak<Members<C>>, slot: usize) {
+    let Some(options) = members
+        .upgrade()
+        .map(|members| Arc::clone(&members.options))
+    else {
+        return;
+    };
     let mut ticks = tokio::time::interval(options.maintenance_tick());
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let start = Instant::now();
@@ -205,12 +297,14 @@ async fn maintenance<C: Backend>(
     let mut next_keepalive = options.keepalive.map(|every| start + every);
     loop {
         let tick = ticks.tick().await.into_std();
-        let Some(server) = server.upgrade() else {
+        let Some(members) = members.upgrade() else {
             return;
         };
+        let server = Arc::clone(&members.servers[slot]);
         if tick >= next_health {
             next_health = tick + options.health_check_interval;
-            server.check_health().await;
+            let role = server.observe().await;
+            members.observed(&server, role).await;
         }
         let keepalive = next_keepalive.is_some_and(|due| tick >= due);
         if keepalive {
@@ -244,16 +338,16 @@ impl<D: Database> AnyCluster for Cluster<D> {
     }
 
     fn stats(&self) -> DatabaseStats {
-        Cluster::stats(self)
+        self.members.stats(D::Connection::NAME)
     }
 
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {
-        Cluster::start_maintenance(self, runtime);
+        self.members.start_maintenance(runtime);
     }
 
     fn dispose(&self) -> BoxFuture<'_> {
         Box::pin(async move {
-            for server in self.servers() {
+            for server in self.servers.iter() {
                 server.dispose().await;
             }
         })

@@ -42,7 +42,12 @@ impl Router {
         AsyncMigrationHarness<D::Connection>:
             MigrationHarness<<D::Connection as diesel_async::AsyncConnectionCore>::Backend>,
     {
-        let server = Arc::clone(self.cluster::<D>()?.primary());
+        let cluster = self.cluster::<D>()?;
+        let primary = match cluster.primary() {
+            Some(primary) => Arc::clone(primary),
+            None => cluster.discover(std::time::Instant::now()).await?,
+        };
+        let server = Arc::clone(&primary.server);
         let watch = Arc::new(crate::backend::Watch::default());
         let conn = D::Connection::connect(server.url(), Role::Writer, &watch)
             .await

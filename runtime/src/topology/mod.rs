@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cluster;
+mod discovery;
 #[cfg(feature = "migrations")]
 mod migrations;
 mod pool;

@@ -11,7 +11,13 @@ pub(crate) const MAX_REPLICAS: usize = 64;
 pub(crate) struct Rotation(AtomicU64);
 
 impl Rotation {
+    /// No server in rotation.
+    pub(crate) fn none() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
     /// Every one of `replicas` in rotation.
+    #[cfg(test)]
     pub(crate) fn all(replicas: usize) -> Self {
         let bits = match replicas {
             0 => 0,

@@ -1,171 +1,280 @@
-//! One server of a cluster: its pools, and whether reads may go to it.
+//! One server of a cluster: its pools, whether reads may go to it, and its health check.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::time::Instant;
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Watch};
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role};
-use crate::server::Server;
+use crate::server::{Server, ServerRole};
 use crate::topology::pool::{Alarm, Checkout, Pool};
 use crate::topology::rotation::Rotation;
 use crate::topology::stats::ServerStats;
 
-/// A server and its pools: read-only sessions for readers, and on the primary read-write
-/// sessions for writers.
+/// A server and its pools: read-only sessions for readers, read-write sessions for writers.
+/// Every server has both: after a failover, any of them may be the primary. Pools open no
+/// connection until one is needed.
 pub(crate) struct ServerPools<C: Backend> {
     pub(crate) server: Arc<Server>,
+    /// Its place in the cluster, and its bit in the rotation.
+    pub(crate) slot: usize,
     reader: Pool<C>,
-    writer: Option<Pool<C>>,
+    writer: Pool<C>,
     options: Arc<PoolOptions>,
-    /// Where the server stands in its cluster's rotation: replicas only (the primary serves
-    /// writes whatever its health, and reads only as a fallback).
-    rotation: Option<(usize, Arc<Rotation>)>,
+    /// The replicas reads may go to: this server's bit is set while it is a healthy replica.
+    rotation: Arc<Rotation>,
     ejections: AtomicU64,
+    /// Why it last left the rotation, for stats and readiness.
+    out_because: std::sync::Mutex<Option<String>>,
     /// The health check's own connection, outside the pools: a busy pool does not make a
     /// healthy server look dead.
     probe: Mutex<Option<C>>,
+    /// Why the server cannot serve calls (a pooler in transaction mode in front), once
+    /// checked before its first checkout; `None` when it can.
+    unusable: OnceCell<Option<&'static str>>,
+    /// When that was last asked without an answer.
+    unusable_asked: std::sync::Mutex<Option<Instant>>,
 }
+
+/// Why a server behind PgBouncer in transaction mode is refused.
+const TRANSACTION_POOLING: &str = "it sits behind a connection pooler in transaction mode \
+    (PgBouncer's `pool_mode = transaction`), which loses the prepared statements diesel-async \
+    keeps on each session: give this application a pool in session mode \
+    (`pool_mode = session`), or use PgBouncer 1.21 or later with `max_prepared_statements` set";
 
 impl<C: Backend> ServerPools<C> {
     pub(crate) fn new(
         server: Server,
+        slot: usize,
         options: &Arc<PoolOptions>,
         rotation: &Arc<Rotation>,
         alarm: &Arc<Alarm>,
     ) -> Self {
         let server = Arc::new(server);
-        let writer = server
-            .is_primary()
-            .then(|| Pool::new(&server, Role::Writer, options, alarm));
         Self {
             reader: Pool::new(&server, Role::Reader, options, alarm),
-            writer,
+            writer: Pool::new(&server, Role::Writer, options, alarm),
+            slot,
             options: Arc::clone(options),
-            rotation: server
-                .replica_number()
-                .map(|number| (number - 1, Arc::clone(rotation))),
+            rotation: Arc::clone(rotation),
             ejections: AtomicU64::new(0),
+            out_because: std::sync::Mutex::new(None),
             probe: Mutex::new(None),
+            unusable: OnceCell::new(),
+            unusable_asked: std::sync::Mutex::new(None),
             server,
         }
     }
 
     pub(crate) async fn checkout(&self, role: Role) -> Result<Checkout<C>, Error> {
-        match (role, &self.writer) {
-            (Role::Writer, Some(writer)) => writer.checkout().await,
-            _ => self.reader.checkout().await,
+        let checkout = self.pool(role).checkout().await?;
+        // Asked once the server answers, so that a server that does not answer costs no
+        // more than its connect timeout.
+        if let Some(reason) = self.unusable().await {
+            return Err(Error::Unsupported {
+                server: Arc::clone(&self.server),
+                reason,
+            });
+        }
+        Ok(checkout)
+    }
+
+    /// Why the server cannot serve calls, asked of it before its first call. While it cannot
+    /// tell (the server down, say), calls go ahead and meet the server's own errors, and it
+    /// is asked again at most once per health check interval.
+    async fn unusable(&self) -> Option<&'static str> {
+        if let Some(verdict) = self.unusable.get() {
+            return *verdict;
+        }
+        {
+            let mut last = self
+                .unusable_asked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let interval = self.options.health_check_interval;
+            if last.is_some_and(|asked: Instant| asked.elapsed() < interval) {
+                return None;
+            }
+            *last = Some(Instant::now());
+        }
+        let verdict = self.unusable.get_or_try_init(|| async {
+            let limit = self.options.health_check_timeout;
+            match C::keeps_prepared_statements(self.server.url(), limit).await {
+                Ok(true) => Ok(None),
+                Ok(false) => {
+                    tracing::error!(server = %self.server, TRANSACTION_POOLING);
+                    Ok(Some(TRANSACTION_POOLING))
+                }
+                Err(error) => Err(error),
+            }
+        });
+        verdict.await.ok().copied().flatten()
+    }
+
+    fn pool(&self, role: Role) -> &Pool<C> {
+        match role {
+            Role::Writer => &self.writer,
+            Role::Reader => &self.reader,
         }
     }
 
     /// A call failed on a checkout of the server's pool of `role`.
     pub(crate) fn checkout_failed(&self, role: Role) {
-        let pool = match (role, &self.writer) {
-            (Role::Writer, Some(writer)) => writer,
-            _ => &self.reader,
-        };
-        pool.counters().checkout_failed();
+        self.pool(role).counters().checkout_failed();
     }
 
-    /// The server's counters and the state of its pools.
+    /// The server's counters and the state of its pools. Every server has a writer pool,
+    /// used only while it is the primary: a replica's is left out unless it served writes
+    /// (before a failover, say).
     pub(crate) fn stats(&self) -> ServerStats {
-        let pools = std::iter::once(&self.reader).chain(&self.writer);
+        let pools = [&self.reader, &self.writer]
+            .into_iter()
+            .map(Pool::stats)
+            .filter(|stats| stats.role == Role::Reader || self.may_write() || stats.checkouts > 0);
         ServerStats {
             server: self.server.name(),
             url: self.server.url().to_string(),
+            role: self.server.role(),
             in_rotation: self.in_rotation(),
+            out_of_rotation_because: self.out_because(),
             ejections: self.ejections.load(Ordering::Relaxed),
-            pools: pools.map(Pool::stats).collect(),
+            pools: pools.collect(),
         }
     }
 
-    /// Whether reads may be sent here.
+    /// Whether writes may go here: the server is the primary, or the configuration names it
+    /// as one.
+    fn may_write(&self) -> bool {
+        self.server.is_primary() || self.server.is_configured_primary()
+    }
+
+    /// Whether reads are sent here: a replica in rotation, or the primary (which serves
+    /// reads as a fallback).
     pub(crate) fn in_rotation(&self) -> bool {
-        self.rotation
-            .as_ref()
-            .is_none_or(|(index, rotation)| rotation.contains(*index))
+        self.server.is_primary() || self.rotation.contains(self.slot)
     }
 
-    /// Puts the replica in or out of the rotation; whether that changed anything.
-    fn set_rotation(&self, in_rotation: bool) -> bool {
-        self.rotation
-            .as_ref()
-            .is_some_and(|(index, rotation)| rotation.set(*index, in_rotation))
+    fn out_because(&self) -> Option<String> {
+        match self.in_rotation() {
+            true => None,
+            false => self
+                .out_because
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        }
     }
 
-    /// Takes the server out of the rotation after a failure seen by a call; the health check
-    /// brings it back once it answers.
+    /// Puts the server in the rotation; whether that changed anything.
+    pub(crate) fn join_rotation(&self) -> bool {
+        self.rotation.set(self.slot, true)
+    }
+
+    /// Takes the server out of the rotation, after a failure seen by a call or a check, or
+    /// because it is the primary now; a health check brings a replica back once it answers.
     pub(crate) fn take_out_of_rotation(&self, why: &dyn fmt::Display) {
-        if self.set_rotation(false) {
+        if self.rotation.set(self.slot, false) {
             self.ejections.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(server = %self.server, %why, "replica taken out of rotation");
+            tracing::warn!(server = %self.server, %why, "taken out of the read rotation");
+            *self
+                .out_because
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.to_string());
             self.reader.dispose();
         }
     }
 
-    /// One health check of a replica: connect if needed, and ping, within the health check's
-    /// timeout (a frozen server answers nothing). Puts the replica back in rotation, or takes
-    /// it out.
-    pub(crate) async fn check_health(&self) {
-        if self.server.is_primary() {
-            return;
+    /// Takes the server out of the rotation for its role (a primary serves reads only as a
+    /// fallback): not a failure, so not counted as an ejection.
+    pub(crate) fn leave_rotation(&self, why: &dyn fmt::Display) {
+        if self.rotation.set(self.slot, false) {
+            *self
+                .out_because
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.to_string());
+            self.reader.dispose();
         }
+    }
+
+    /// Asks the server what it is, on the health check's connection, within the health
+    /// check's timeout: a server that does not answer in time (frozen, down) is `Down`.
+    pub(crate) async fn observe(&self) -> ServerRole {
         let mut probe = self.probe.lock().await;
         let limit = self.options.health_check_timeout;
-        let outcome = tokio::time::timeout(limit, ping(&mut probe, &self.server)).await;
-        match outcome {
-            Ok(Ok(())) => {
-                if self.set_rotation(true) {
-                    tracing::info!(server = %self.server, "replica back in rotation");
-                }
-            }
+        match tokio::time::timeout(limit, role_of(&mut probe, &self.server)).await {
+            Ok(Ok(role)) => role,
             Ok(Err(error)) => {
+                tracing::debug!(server = %self.server, %error, "health check failed");
                 *probe = None;
-                self.take_out_of_rotation(&error);
+                ServerRole::Down
             }
             Err(_elapsed) => {
                 *probe = None;
-                self.take_out_of_rotation(&"no answer to its health check in time");
+                ServerRole::Down
             }
         }
     }
 
+    /// Records that the server is `role` now; when that changed, drops its pools' connections
+    /// (a reader of a server that became the primary needs the read guard, a writer of a
+    /// demoted one is useless). Whether it changed.
+    pub(crate) fn became(&self, role: ServerRole) -> bool {
+        let changed = self.server.set_role(role);
+        if changed {
+            tracing::warn!(server = %self.server, role = role.as_str(), "the server's role changed");
+            self.reader.dispose();
+            self.writer.dispose();
+        }
+        changed
+    }
+
+    /// Drops the writer pool's connections: the server is no longer the primary.
+    pub(crate) fn dispose_writers(&self) {
+        self.writer.dispose();
+    }
+
     /// Closes expired and long-idle connections, pings idle ones when `keepalive` is due, and
-    /// opens connections up to `min_idle`.
+    /// opens connections up to `min_idle`, in the pools the server's role uses.
     pub(crate) async fn maintain(&self, keepalive: bool) {
-        for pool in std::iter::once(&self.reader).chain(&self.writer) {
+        for pool in [&self.reader, &self.writer] {
             pool.reap();
-            if self.in_rotation() {
-                pool.refresh(keepalive).await;
-            }
+        }
+        if self.in_rotation() {
+            self.reader.refresh(keepalive).await;
+        }
+        if self.server.is_primary() {
+            self.writer.refresh(keepalive).await;
         }
     }
 
     /// Drops every pooled connection; new ones open on demand.
     pub(crate) async fn dispose(&self) {
-        for pool in std::iter::once(&self.reader).chain(&self.writer) {
-            pool.dispose();
-        }
+        self.reader.dispose();
+        self.writer.dispose();
         *self.probe.lock().await = None;
     }
 }
 
-/// Pings the probe connection; when it is dead (its session killed, the server restarted),
-/// judges the server by a fresh one, so that the probe's own death does not take a healthy
-/// server out.
-async fn ping<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<(), BoxError> {
+/// Asks the server's role on the probe connection; when that connection is dead (its
+/// session killed, the server restarted), on a fresh one, so that the probe's own death does
+/// not make a healthy server look down.
+async fn role_of<C: Backend>(
+    probe: &mut Option<C>,
+    server: &Server,
+) -> Result<ServerRole, BoxError> {
     if let Some(conn) = probe.as_mut() {
-        if conn.probe().await.is_ok() {
-            return Ok(());
+        if let Ok(role) = Box::pin(conn.role()).await {
+            return Ok(role);
         }
         *probe = None;
     }
-    let watch = Arc::new(crate::backend::Watch::default());
+    let watch = Arc::new(Watch::default());
     let mut conn = Box::pin(C::connect(server.url(), Role::Reader, &watch)).await?;
-    conn.probe().await?;
+    let role = Box::pin(conn.role()).await?;
     *probe = Some(conn);
-    Ok(())
+    Ok(role)
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{Error, Role};
+use crate::server::ServerRole;
 
 /// Everything the router counted, per database, server and role. Serialises with serde (for
 /// a `/debug/db` endpoint, say).
@@ -19,6 +20,15 @@ pub struct Stats {
     pub databases: Vec<DatabaseStats>,
 }
 
+impl Stats {
+    /// The counters of database `key`.
+    pub fn database(&self, key: &str) -> Option<&DatabaseStats> {
+        self.databases
+            .iter()
+            .find(|database| database.database == key)
+    }
+}
+
 /// The counters of one database.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -27,6 +37,11 @@ pub struct DatabaseStats {
     pub database: &'static str,
     /// `postgres`, `mysql` or `sqlite`.
     pub backend: &'static str,
+    /// The server writes go to now (`primary`, `replica1` after a failover, ...); `None`
+    /// while none is known.
+    pub primary: Option<String>,
+    /// How many times writes moved to another primary.
+    pub failovers: u64,
     /// Reads sent to the primary because no replica was in rotation.
     pub read_fallbacks: u64,
     /// Calls that failed with [`Error::NoServerAvailable`]: no replica in rotation and a
@@ -34,6 +49,13 @@ pub struct DatabaseStats {
     pub unavailable: u64,
     /// The primary first, then the replicas.
     pub servers: Vec<ServerStats>,
+}
+
+impl DatabaseStats {
+    /// The counters of the server named `name` (`primary`, `replica1`, ...).
+    pub fn server(&self, name: &str) -> Option<&ServerStats> {
+        self.servers.iter().find(|server| server.server == name)
+    }
 }
 
 /// The counters of one server.
@@ -44,8 +66,13 @@ pub struct ServerStats {
     pub server: String,
     /// Its URL, without the password.
     pub url: String,
-    /// Whether reads are sent to it (replicas leave the rotation when they fail).
+    /// What it was last seen to be.
+    pub role: ServerRole,
+    /// Whether reads are sent to it (replicas leave the rotation when they fail; the primary
+    /// serves reads as a fallback).
     pub in_rotation: bool,
+    /// Why it left the rotation, while it is out.
+    pub out_of_rotation_because: Option<String>,
     /// How many times it was taken out of the rotation.
     pub ejections: u64,
     /// Its pools: the reader pool, and on the primary the writer pool.

@@ -246,7 +246,9 @@ fn assert_timeout(error: &Error, commit_unknown: bool, took: Duration) {
     assert_eq!(*role, Role::Writer, "{error}");
     assert_eq!(*reported, commit_unknown, "{error}");
     assert!(
-        server.as_ref().is_some_and(|server| server.is_primary()),
+        server
+            .as_ref()
+            .is_some_and(|server| server.is_configured_primary()),
         "{error}"
     );
     assert!(took < DEADLINE + SLACK, "took {took:?}");

@@ -42,7 +42,7 @@ async fn with_the_primary_down_writes_fail_fast_naming_it_and_reads_go_on() {
         let Error::Connect { server, .. } = &error else {
             panic!("write {n}: expected a connect error, got {error:?}");
         };
-        assert!(server.is_primary(), "{server:?}");
+        assert!(server.is_configured_primary(), "{server:?}");
         assert_eq!(server.url().port(), Some(primary.port));
         let (shown, debug) = (error.to_string(), format!("{error:?}"));
         assert!(shown.contains("the primary"), "{shown}");
