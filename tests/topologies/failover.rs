@@ -489,3 +489,80 @@ fn multi_host(urls: &[String]) -> String {
     let hosts: Vec<&str> = parts.iter().map(|(_, host, _)| host.as_str()).collect();
     format!("{}@{}/{}", parts[0].0, hosts.join(","), parts[0].2)
 }
+
+/// A replica that stops replicating while the primary is up leaves the read rotation (its
+/// data only gets older), saying why, and rejoins once it replicates again.
+#[test]
+fn pg_a_standby_that_stops_replicating_serves_no_reads() {
+    let Some(cluster) = harness::pg_cluster_or_skip(2) else {
+        return;
+    };
+    let (cut_off, streaming) = (cluster.replicas()[0].clone(), cluster.replicas()[1].clone());
+    let runtime = runtime();
+    let config = pg_config(&cluster).health_check_interval(Duration::from_millis(100));
+    let mut router = runtime.block_on(async { pg_router(config) }).unwrap();
+    let read_ports = |router: &mut Router| {
+        let reads = (0..40).map(|_| runtime.block_on(pg_read_server(router)).unwrap().0);
+        reads.collect::<BTreeSet<i32>>()
+    };
+    let both = BTreeSet::from([i32::from(cut_off.port), i32::from(streaming.port)]);
+    assert_eq!(read_ports(&mut router), both);
+
+    cluster.stop_replication(&cut_off);
+    wait_until("the cut-off standby leaves the rotation", || {
+        !rotation_of(&router, "default", "replica1").0
+    });
+    let (_, why) = rotation_of(&router, "default", "replica1");
+    assert!(why.contains("replicates from no primary"), "{why}");
+    assert_eq!(
+        read_ports(&mut router),
+        BTreeSet::from([i32::from(streaming.port)])
+    );
+
+    cluster.start_replication(&cut_off);
+    wait_until("the standby rejoins the rotation", || {
+        rotation_of(&router, "default", "replica1").0
+    });
+    assert_eq!(read_ports(&mut router), both);
+}
+
+/// The same on MariaDB: a replica whose replication stopped (`STOP SLAVE`) serves no reads.
+#[test]
+fn mariadb_a_replica_that_stops_replicating_serves_no_reads() {
+    let Some(cluster) = harness::mariadb_cluster_or_skip(2) else {
+        return;
+    };
+    let (cut_off, replicating) = (cluster.replicas()[0].clone(), cluster.replicas()[1].clone());
+    let runtime = runtime();
+    let config = maria_config(&cluster).health_check_interval(Duration::from_millis(100));
+    let mut router = runtime.block_on(async { maria_router(config) }).unwrap();
+    let read_ids = |router: &mut Router| {
+        let reads = (0..40).map(|_| runtime.block_on(maria_read_server(router)).unwrap().0);
+        reads.collect::<BTreeSet<u32>>()
+    };
+    let both = BTreeSet::from([cut_off.server_id.unwrap(), replicating.server_id.unwrap()]);
+    assert_eq!(read_ids(&mut router), both);
+
+    cluster.stop_replication(&cut_off);
+    wait_until("the stopped replica leaves the rotation", || {
+        !rotation_of(&router, "maria", "replica1").0
+    });
+    assert_eq!(
+        read_ids(&mut router),
+        BTreeSet::from([replicating.server_id.unwrap()])
+    );
+
+    cluster.start_replication(&cut_off);
+    wait_until("the replica rejoins the rotation", || {
+        rotation_of(&router, "maria", "replica1").0
+    });
+    assert_eq!(read_ids(&mut router), both);
+}
+
+/// Whether `server` of `database` takes reads, and why not when it does not.
+fn rotation_of(router: &Router, database: &str, server: &str) -> (bool, String) {
+    let stats = router.stats();
+    let server = stats.database(database).unwrap().server(server).unwrap();
+    let why = server.out_of_rotation_because.clone().unwrap_or_default();
+    (server.in_rotation, why)
+}
