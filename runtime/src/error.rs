@@ -132,6 +132,18 @@ pub enum Error {
         role: Role,
     },
 
+    /// Primaries that did not answer within the time given them at start-up
+    /// ([`RouterBuilder::build_waiting`](crate::RouterBuilder::build_waiting),
+    /// [`Router::wait_for_primaries`](crate::Router::wait_for_primaries)).
+    #[error("no answer after {waited:.1?} from {}", unreachable(primaries))]
+    Unreachable {
+        /// Each primary that did not answer, and why: the driver's words without the
+        /// password, or no answer in time.
+        primaries: Vec<(Arc<Server>, String)>,
+        /// How long they were waited for.
+        waited: Duration,
+    },
+
     /// A request [`Session`](crate::Session) was misused: its extractor used without its
     /// layer, or twice in one request.
     #[error("request session: {0}")]
@@ -165,6 +177,13 @@ fn unknown_outcome(commit_unknown: bool) -> &'static str {
     }
 }
 
+fn unreachable(primaries: &[(Arc<Server>, String)]) -> String {
+    let each = primaries
+        .iter()
+        .map(|(server, why)| format!("{server}: {why}"));
+    each.collect::<Vec<_>>().join("; ")
+}
+
 fn on_server(server: Option<&Server>) -> String {
     server.map_or_else(String::new, |server| format!(" on {server}"))
 }
@@ -187,9 +206,10 @@ impl Error {
     /// whose outcome is unknown ([`commit_unknown`](Self::commit_unknown)).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::PoolTimeout { .. } | Self::Connect { .. } | Self::NoServerAvailable { .. } => {
-                true
-            }
+            Self::PoolTimeout { .. }
+            | Self::Connect { .. }
+            | Self::NoServerAvailable { .. }
+            | Self::Unreachable { .. } => true,
             Self::ConnectionLost { commit_unknown, .. } | Self::Timeout { commit_unknown, .. } => {
                 !commit_unknown
             }

@@ -85,6 +85,7 @@ impl<D: Database> Cluster<D> {
         let primary = self.read_fallback()?;
         if !self.replicas.is_empty() {
             self.read_fallbacks.fetch_add(1, Ordering::Relaxed);
+            super::metrics::read_fallback(D::KEY);
         }
         primary.checkout(Role::Reader).await
     }
@@ -123,6 +124,7 @@ impl<D: Database> Cluster<D> {
             }
             Error::NoServerAvailable { .. } => {
                 self.unavailable.fetch_add(1, Ordering::Relaxed);
+                super::metrics::unavailable(D::KEY);
             }
             _ => {}
         }
@@ -174,7 +176,7 @@ impl<D: Database> Cluster<D> {
         }
     }
 
-    fn servers(&self) -> impl Iterator<Item = &Arc<ServerPools<D::Connection>>> {
+    pub(super) fn servers(&self) -> impl Iterator<Item = &Arc<ServerPools<D::Connection>>> {
         std::iter::once(&self.primary).chain(self.replicas.iter())
     }
 
@@ -217,6 +219,7 @@ async fn maintenance<C: Backend>(
             next_keepalive = options.keepalive.map(|every| tick + every);
         }
         server.maintain(keepalive).await;
+        super::metrics::record_server(&server);
     }
 }
 
@@ -225,7 +228,7 @@ pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// A cluster whose database type is erased, so that one router holds databases of
 /// different backends.
-pub(crate) trait AnyCluster: Any + Send + Sync {
+pub(crate) trait AnyCluster: Any + Send + Sync + super::readiness::Probe {
     fn key(&self) -> &'static str;
     /// The read and write deadlines of the database's calls.
     fn deadlines(&self) -> [Option<std::time::Duration>; 2];

@@ -10,7 +10,9 @@ use crate::backend::Backend;
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role};
 use crate::server::Server;
+use crate::topology::metrics;
 use crate::topology::pool::{Alarm, Checkout, Pool};
+use crate::topology::readiness::Why;
 use crate::topology::rotation::Rotation;
 use crate::topology::stats::ServerStats;
 
@@ -25,9 +27,11 @@ pub(crate) struct ServerPools<C: Backend> {
     /// writes whatever its health, and reads only as a fallback).
     rotation: Option<(usize, Arc<Rotation>)>,
     ejections: AtomicU64,
+    /// Why it was last taken out of the rotation.
+    pub(super) why_out: Why,
     /// The health check's own connection, outside the pools: a busy pool does not make a
     /// healthy server look dead.
-    probe: Mutex<Option<C>>,
+    pub(super) probe: Mutex<Option<C>>,
 }
 
 impl<C: Backend> ServerPools<C> {
@@ -49,6 +53,7 @@ impl<C: Backend> ServerPools<C> {
                 .replica_number()
                 .map(|number| (number - 1, Arc::clone(rotation))),
             ejections: AtomicU64::new(0),
+            why_out: Why::default(),
             probe: Mutex::new(None),
             server,
         }
@@ -77,6 +82,7 @@ impl<C: Backend> ServerPools<C> {
             server: self.server.name(),
             url: self.server.url().to_string(),
             in_rotation: self.in_rotation(),
+            why_out_of_rotation: (!self.in_rotation()).then(|| self.why_out.get()).flatten(),
             ejections: self.ejections.load(Ordering::Relaxed),
             pools: pools.map(Pool::stats).collect(),
         }
@@ -99,8 +105,10 @@ impl<C: Backend> ServerPools<C> {
     /// Takes the server out of the rotation after a failure seen by a call; the health check
     /// brings it back once it answers.
     pub(crate) fn take_out_of_rotation(&self, why: &dyn fmt::Display) {
+        self.why_out.set(&self.server, why);
         if self.set_rotation(false) {
             self.ejections.fetch_add(1, Ordering::Relaxed);
+            metrics::ejected(&self.server);
             tracing::warn!(server = %self.server, %why, "replica taken out of rotation");
             self.reader.dispose();
         }
@@ -119,6 +127,7 @@ impl<C: Backend> ServerPools<C> {
         match outcome {
             Ok(Ok(())) => {
                 if self.set_rotation(true) {
+                    metrics::rejoined(&self.server);
                     tracing::info!(server = %self.server, "replica back in rotation");
                 }
             }
@@ -156,7 +165,10 @@ impl<C: Backend> ServerPools<C> {
 /// Pings the probe connection; when it is dead (its session killed, the server restarted),
 /// judges the server by a fresh one, so that the probe's own death does not take a healthy
 /// server out.
-async fn ping<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<(), BoxError> {
+pub(super) async fn ping<C: Backend>(
+    probe: &mut Option<C>,
+    server: &Server,
+) -> Result<(), BoxError> {
     if let Some(conn) = probe.as_mut() {
         if conn.probe().await.is_ok() {
             return Ok(());
