@@ -18,6 +18,7 @@ use crate::server::{Server, ServerKind};
 use crate::topology::Checkout;
 use crate::topology::catalog::Servers;
 use crate::topology::pool::Alarm;
+use crate::topology::readiness::Chain;
 use crate::topology::rotation::Rotation;
 use crate::topology::server::ServerPools;
 use crate::topology::stats::DatabaseStats;
@@ -78,7 +79,7 @@ impl<D: Database> Cluster<D> {
                 break;
             };
             match replica.checkout(Role::Reader).await {
-                Err(error @ Error::Connect { .. }) => replica.take_out_of_rotation(&error),
+                Err(error @ Error::Connect { .. }) => replica.take_out_of_rotation(&Chain(&error)),
                 result => return result,
             }
         }

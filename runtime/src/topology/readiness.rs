@@ -289,17 +289,27 @@ impl<C: Backend> ServerPools<C> {
 
 /// `error: cause: cause`, without the server's password.
 fn report(error: &(dyn std::error::Error + 'static), server: &Server) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // Some drivers repeat their cause in their own message.
-        if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
+    crate::url::scrub(&Chain(error).to_string(), &server.url().secrets())
+}
+
+/// An error and its causes, `error: cause: cause`, as a reason to log or show: an error's
+/// own message does not repeat its cause.
+pub(crate) struct Chain<'e>(pub(crate) &'e (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            // Some drivers repeat their cause in their own message.
+            if !text.contains(&cause_text) {
+                text = format!("{text}: {cause_text}");
+            }
+            source = cause.source();
         }
-        source = cause.source();
+        f.write_str(&text)
     }
-    crate::url::scrub(&text, &server.url().secrets())
 }
 
 /// Why a replica was last taken out of the rotation, without its password.

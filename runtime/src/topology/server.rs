@@ -12,7 +12,7 @@ use crate::error::{BoxError, Error, Role};
 use crate::server::Server;
 use crate::topology::metrics;
 use crate::topology::pool::{Alarm, Checkout, Pool};
-use crate::topology::readiness::Why;
+use crate::topology::readiness::{Chain, Why};
 use crate::topology::rotation::Rotation;
 use crate::topology::stats::ServerStats;
 
@@ -133,7 +133,7 @@ impl<C: Backend> ServerPools<C> {
             }
             Ok(Err(error)) => {
                 *probe = None;
-                self.take_out_of_rotation(&error);
+                self.take_out_of_rotation(&Chain(&*error));
             }
             Err(_elapsed) => {
                 *probe = None;
