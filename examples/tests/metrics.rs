@@ -14,8 +14,11 @@ use serde_json::{Value, json};
 
 use self::common::App;
 
-/// One scrape: each sample's name and labels, and its value.
-struct Scrape(BTreeMap<String, (BTreeMap<String, String>, f64)>);
+/// A sample's labels and value.
+type Sample = (BTreeMap<String, String>, f64);
+
+/// One scrape: each sample by its name and labels as written.
+struct Scrape(BTreeMap<String, Sample>);
 
 impl Scrape {
     async fn of(app: &App) -> Self {
@@ -40,7 +43,7 @@ impl Scrape {
 }
 
 /// `name{label="value",...} 12` → (`name{...}`, (labels, 12.0)).
-fn sample(line: &str) -> Option<(String, (BTreeMap<String, String>, f64))> {
+fn sample(line: &str) -> Option<(String, Sample)> {
     if line.starts_with('#') || line.trim().is_empty() {
         return None;
     }

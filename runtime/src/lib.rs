@@ -68,7 +68,7 @@
 //!   [`Session`] per request.
 //! - `metrics`: counters, gauges and a histogram of the pools, servers and rotation
 //!   through the [`metrics`](https://docs.rs/metrics) facade, named after OpenTelemetry's
-//!   database client conventions: see [`metrics`](crate::metrics). Without it, nothing is
+//!   database client conventions: see [`metrics`]. Without it, nothing is
 //!   recorded and nothing is paid.
 
 // The layers, each using only those above it: URLs and server identities, errors,
@@ -95,8 +95,8 @@ pub mod axum;
 /// The metrics diesel-route records (feature `metrics`): their names, labels and meaning.
 ///
 /// Install a recorder (`metrics-exporter-prometheus`, an OpenTelemetry bridge, ...) before
-/// building the [`Router`]: each pool registers its handles when it is built, and handles
-/// registered before a recorder is installed record nothing.
+/// building the [`Router`]: each pool registers its handles when it is
+/// built, and handles registered before a recorder is installed record nothing.
 ///
 /// | metric | kind | labels | what |
 /// | --- | --- | --- | --- |
@@ -118,9 +118,10 @@ pub mod axum;
 /// "pool" is the labels `db.client.connection.pool.name` (`default/replica1/reader`),
 /// `database`, `server` and `role`. Counters and the histogram are recorded as things
 /// happen; the gauges are set by each server's maintenance tick and by
-/// [`Router::record_gauges`] (call it before a scrape for values of that instant).
-/// Prometheus exporters write the names with `_` (`db_client_connection_count`), and with
-/// recommended naming add `_total` to counters and `_seconds` to the histogram.
+/// [`Router::record_gauges`](crate::Router::record_gauges) (call it before a scrape for
+/// values of that instant). Prometheus exporters write the names with `_`
+/// (`db_client_connection_count`), and with recommended naming add `_total` to counters and
+/// `_seconds` to the histogram.
 #[cfg(feature = "metrics")]
 pub mod metrics {
     pub use crate::topology::metrics::names::*;

@@ -1,13 +1,13 @@
 //! Metrics of the pools, servers and rotation, through the [`metrics`] facade (feature
 //! `metrics`). Without the feature every function here is an empty inline one and
-//! [`PoolMetrics`] has no fields, so that call sites need no `cfg` and pay nothing.
+//! `PoolMetrics` has no fields, so that call sites need no `cfg` and pay nothing.
 //!
 //! Counted where the stats are counted (`stats.rs`, the cluster, the servers, the lease);
 //! what is counted on every call (checkouts and their wait) goes through handles registered
 //! once per pool when the router is built, so a call pays an atomic add and a histogram
 //! record, not a registry lookup. Rare events (fallbacks, ejections, retries) look their
 //! metric up when they happen. Gauges are set from the pools' status by each server's
-//! maintenance tick and by [`Router::record_gauges`].
+//! maintenance tick and by `Router::record_gauges`.
 //!
 //! The names and labels are in `diesel_route::metrics` (see `lib.rs`).
 
