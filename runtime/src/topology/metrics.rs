@@ -1,4 +1,4 @@
-//! Metrics of the pools, servers and rotation, through the [`metrics`] facade (feature
+//! Metrics of the pools, servers and rotation, through the `metrics` facade (feature
 //! `metrics`). Without the feature every function here is an empty inline one and
 //! `PoolMetrics` has no fields, so that call sites need no `cfg` and pay nothing.
 //!
@@ -279,6 +279,26 @@ mod enabled {
         metrics::counter!(RETRIES, labels).increment(1);
     }
 
+    /// How far `server`, a replica, is behind its primary. For lag-aware routing to call
+    /// where it measures the lag: the gauge `diesel_route.replica.lag`, in seconds.
+    #[allow(dead_code)] // until lag-aware routing measures the lag
+    pub(crate) fn replica_lag(server: &Server, lag: Duration) {
+        describe_lag();
+        let labels = server_labels(server).to_vec();
+        metrics::gauge!(REPLICA_LAG, labels).set(lag.as_secs_f64());
+    }
+
+    const REPLICA_LAG: &str = "diesel_route.replica.lag";
+
+    #[allow(dead_code)] // until lag-aware routing measures the lag
+    fn describe_lag() {
+        static DESCRIBED: Once = Once::new();
+        DESCRIBED.call_once(|| {
+            let what = "How far the replica is behind its primary";
+            metrics::describe_gauge!(REPLICA_LAG, Unit::Seconds, what);
+        });
+    }
+
     /// A read runs again after its deadline passed (`error`, its [`Error::Timeout`]).
     pub(crate) fn timeout_retry(error: &Error) {
         let server = match error {
@@ -338,6 +358,10 @@ mod disabled {
 
     #[inline(always)]
     pub(crate) fn timeout_retry(_: &Error) {}
+
+    #[inline(always)]
+    #[allow(dead_code)] // until lag-aware routing measures the lag
+    pub(crate) fn replica_lag(_: &Server, _: Duration) {}
 }
 
 #[cfg(feature = "metrics")]
