@@ -235,7 +235,10 @@ impl<D: Database> Probe for Cluster<D> {
                     server: primary.server.name(),
                     url: primary.server.url().to_string(),
                     reachable: answer.is_ok(),
-                    answered_in_ms: answer.as_ref().ok().map(|took| took.as_secs_f64() * 1e3),
+                    answered_in_ms: answer
+                        .as_ref()
+                        .ok()
+                        .map(|took| took.as_micros() as f64 / 1e3),
                     why_unreachable: answer.err(),
                 },
                 replicas_in_rotation,
