@@ -36,6 +36,34 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// With the feature `metrics`: installs a Prometheus recorder (its upkeep run every second on
+/// a thread of its own, as an exporter would), so that routed calls record their metrics
+/// into it. Call it before building routers, whose pools register their metrics when built.
+/// Says on stderr whether metrics are recorded.
+pub fn install_metrics() {
+    #[cfg(feature = "metrics")]
+    {
+        let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_recommended_naming(true)
+            .install_recorder()
+            .expect("no other recorder");
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                handle.run_upkeep();
+            }
+        });
+    }
+    eprintln!(
+        "metrics: {}",
+        if cfg!(feature = "metrics") {
+            "recorded (Prometheus recorder)"
+        } else {
+            "off"
+        }
+    );
+}
+
 /// Benches `call` as `name` in `group`: each sample runs the calls back to back on `rt`,
 /// on its own clone of `state` (a router or a pool: cloning it is not part of the call).
 pub fn bench_calls<S, R>(

@@ -8,7 +8,8 @@
 //!   (`--collect-atstart=no --toggle-collect='*measured_calls*'`); see `benches/run.sh`.
 //!
 //! `cargo bench -p diesel-route-benches --bench overhead`; `BENCH_ROUNDS_PAIRED` (default
-//! 41) and `BENCH_BLOCK_MS` (default 10) change the set-up.
+//! 41) and `BENCH_BLOCK_MS` (default 10) change the set-up. With `--features metrics`, the
+//! routed side records diesel-route's metrics into a Prometheus recorder.
 
 use std::time::{Duration, Instant};
 
@@ -201,6 +202,7 @@ struct Targets {
 
 impl Targets {
     async fn new() -> Self {
+        diesel_route_benches::install_metrics();
         let pg = PgServer::start_or_find();
         pg.prepare().await;
         let sqlite = SqliteFile::new();

@@ -2,12 +2,14 @@
 //!
 //! | endpoint | what | served by |
 //! | --- | --- | --- |
-//! | `GET /health` | `ok` | no database at all |
+//! | `GET /health` | `ok`: the liveness probe | no database at all |
+//! | `GET /ready` | readiness: `200`, or `503` and why (a primary unreachable, ...) | a ping of each primary |
 //! | `GET /posts?limit=N` | the newest posts | a replica of `default` |
 //! | `GET /posts/{id}` | a post and its view count | replicas of `default` and `analytics` |
 //! | `POST /posts` `{"title": ..}` | adds a post, records a view; `409` on a taken title | the primaries |
 //! | `POST /posts/{id}/views` | records a view of a post | a replica of `default`, the primary of `analytics` |
-//! | `GET /debug/db` | `Router::stats()`: pools, checkouts, waits, errors | no database |
+//! | `GET /debug/db` | a page for a browser: servers, rotation, pool bars, errors, requests' connections; `Router::stats()` as JSON for other clients | a ping of each primary (the page) |
+//! | `GET /metrics` | Prometheus' text format: pools, checkouts, waits, errors, rotation | no database |
 //!
 //! Each request's writes commit together when it answers with a success, and roll back when
 //! it fails: `POST /posts` with a title that is taken inserts the post and its view first,
@@ -15,18 +17,26 @@
 
 #[path = "db.rs"]
 pub mod db;
+#[path = "debug.rs"]
+pub mod debug;
+#[path = "ops.rs"]
+pub mod ops;
+
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRef, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use diesel_route::axum::{RequestSession, SessionLayer};
-use diesel_route::{DatabaseConfig, Router, Stats};
+use diesel_route::{DatabaseConfig, Router};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
+
+pub use self::ops::install_metrics;
 
 use self::db::Post;
 use crate::{Databases, analytics, default};
@@ -47,19 +57,47 @@ const MIGRATIONS: [EmbeddedMigrations; 2] = [
     embed_migrations!("migrations/analytics/mysql"),
 ];
 
+/// What the handlers share: the router, and the requests the debug page lists.
+#[derive(Clone)]
+struct AppState {
+    router: Router,
+    recent: Arc<debug::Recent>,
+}
+
+impl FromRef<AppState> for Router {
+    fn from_ref(state: &AppState) -> Router {
+        state.router.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<debug::Recent> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.recent)
+    }
+}
+
 /// The API, with a request session per request that commits when the handler succeeds.
 pub fn app(router: Router) -> axum::Router {
+    let recent = Arc::new(debug::Recent::default());
     axum::Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
         .route("/posts", get(list_posts).post(create_post))
         .route("/posts/{id}", get(show_post))
         .route("/posts/{id}/views", post(view_post))
-        .route("/debug/db", get(debug_db))
+        .route("/debug/db", get(debug::page))
         .layer(SessionLayer::new(router.clone()).commit_on_success())
+        // Outside the session layer, which puts the connections each request used in its
+        // response.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&recent),
+            debug::record,
+        ))
         // Outside the session layer: the session starts in the request's span, and the
         // `route` span of every call goes under it.
         .layer(axum::middleware::from_fn(request_span))
-        .with_state(router)
+        .with_state(AppState { router, recent })
 }
 
 /// A span per request, the parent of the `route` spans of its calls.
@@ -188,11 +226,6 @@ async fn view_post(
     db::record_view(&mut session, &path).await?;
     let views = db::views_of(&mut session, &path).await?;
     Ok(Json(Views { views }))
-}
-
-/// The equivalent of the seeds' debug-toolbar panel: every pool's counters.
-async fn debug_db(State(router): State<Router>) -> Json<Stats> {
-    Json(router.stats())
 }
 
 /// What a handler fails with, as an HTTP answer.

@@ -4,7 +4,9 @@
 //! cargo run --example web
 //! curl localhost:3000/posts
 //! curl -X POST localhost:3000/posts -H 'content-type: application/json' -d '{"title": "Hello"}'
-//! curl localhost:3000/debug/db
+//! curl localhost:3000/debug/db        # JSON; a browser gets a page
+//! curl localhost:3000/metrics         # Prometheus
+//! curl localhost:3000/ready           # 200, or 503 and why
 //! ```
 //!
 //! runs on SQLite files in the temp dir with no set-up. With `DATABASE_URL` and
@@ -17,8 +19,11 @@
 //!     cargo run --example web --features postgres
 //! ```
 //!
-//! It listens on `LISTEN_ADDR` (default `127.0.0.1:3000`). The endpoints are listed in
+//! It listens on `LISTEN_ADDR` (default `127.0.0.1:3000`), after waiting up to
+//! `STARTUP_WAIT_SECS` (default 30) for the databases' primaries to answer. The endpoints are listed in
 //! `web/app.rs`; every routed call is traced with the server that served it.
+
+use std::time::Duration;
 
 use diesel_route_examples::web;
 
@@ -30,7 +35,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_target(false)
         .init();
 
+    // Before the router: its pools register their metrics when they are built.
+    web::install_metrics();
     let router = web::router_from_env()?;
+    let wait = std::env::var("STARTUP_WAIT_SECS").map_or(Ok(30), |secs| secs.parse())?;
+    router.wait_for_primaries(Duration::from_secs(wait)).await?;
     web::migrate(&router).await?;
 
     let address = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());

@@ -168,6 +168,18 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// Primaries that did not answer within the time given them at start-up
+    /// ([`RouterBuilder::build_waiting`](crate::RouterBuilder::build_waiting),
+    /// [`Router::wait_for_primaries`](crate::Router::wait_for_primaries)).
+    #[error("no answer after {waited:.1?} from {}", unreachable(primaries))]
+    Unreachable {
+        /// Each primary that did not answer, and why: the driver's words without the
+        /// password, or no answer in time.
+        primaries: Vec<(Arc<Server>, String)>,
+        /// How long they were waited for.
+        waited: Duration,
+    },
+
     /// A request [`Session`](crate::Session) was misused: its extractor used without its
     /// layer, or twice in one request.
     #[error("request session: {0}")]
@@ -206,6 +218,13 @@ fn names(servers: &[Arc<Server>]) -> String {
     names.join(", ")
 }
 
+fn unreachable(primaries: &[(Arc<Server>, String)]) -> String {
+    let each = primaries
+        .iter()
+        .map(|(server, why)| format!("{server}: {why}"));
+    each.collect::<Vec<_>>().join("; ")
+}
+
 fn on_server(server: Option<&Server>) -> String {
     server.map_or_else(String::new, |server| format!(" on {server}"))
 }
@@ -231,7 +250,8 @@ impl Error {
             Self::PoolTimeout { .. }
             | Self::Connect { .. }
             | Self::NoServerAvailable { .. }
-            | Self::ConflictingPrimaries { .. } => true,
+            | Self::ConflictingPrimaries { .. }
+            | Self::Unreachable { .. } => true,
             Self::ConnectionLost { commit_unknown, .. }
             | Self::Timeout { commit_unknown, .. }
             | Self::NotPrimary { commit_unknown, .. } => !commit_unknown,

@@ -66,6 +66,10 @@
 //! - `mysql`: MySQL and MariaDB through diesel-async (mysql_async).
 //! - `axum`: [`axum::SessionLayer`] and the [`axum::RequestSession`] extractor: a
 //!   [`Session`] per request.
+//! - `metrics`: counters, gauges and a histogram of the pools, servers and rotation
+//!   through the [`metrics`](https://docs.rs/metrics) facade, named after OpenTelemetry's
+//!   database client conventions: see [`metrics`]. Without it, nothing is
+//!   recorded and nothing is paid.
 
 // The modules are layers, each using only those below it (`tests/layers.rs` has the order):
 // TLS settings, URLs and server identities, errors, configuration, backends, databases,
@@ -90,6 +94,41 @@ mod url;
 #[path = "integrations/axum.rs"]
 pub mod axum;
 
+/// The metrics diesel-route records (feature `metrics`): their names, labels and meaning.
+///
+/// Install a recorder (`metrics-exporter-prometheus`, an OpenTelemetry bridge, ...) before
+/// building the [`Router`]: each pool registers its handles when it is
+/// built, and handles registered before a recorder is installed record nothing.
+///
+/// | metric | kind | labels | what |
+/// | --- | --- | --- | --- |
+/// | `db.client.connection.count` | gauge | pool, `db.client.connection.state` | connections `idle` and `used` |
+/// | `db.client.connection.max` | gauge | pool | the most connections the pool opens |
+/// | `db.client.connection.pending_requests` | gauge | pool | calls waiting for a connection |
+/// | `db.client.connection.wait_time` | histogram, s | pool | time each successful checkout took; its count is the checkouts |
+/// | `db.client.connection.timeouts` | counter | pool | checkouts that timed out on a full pool |
+/// | `diesel_route.checkouts` | counter | pool | connections handed out |
+/// | `diesel_route.checkout.waits` | counter | pool | checkouts that found the pool full and waited |
+/// | `diesel_route.errors` | counter | pool, `error.type` | `pool_timeout`, `connect`, `connection_lost`, `timeout` |
+/// | `diesel_route.calls.failed` | counter | pool | calls that failed on the pool, any error |
+/// | `diesel_route.retries` | counter | pool, `reason` | reads run again (`connection_lost`, `timeout`) |
+/// | `diesel_route.read_fallbacks` | counter | `database` | reads sent to the primary, no replica in rotation |
+/// | `diesel_route.unavailable` | counter | `database` | calls that found no server |
+/// | `diesel_route.ejections` | counter | `database`, `server` | times a replica left the rotation |
+/// | `diesel_route.replica.in_rotation` | gauge | `database`, `server` | 1 in rotation, 0 out |
+///
+/// "pool" is the labels `db.client.connection.pool.name` (`default/replica1/reader`),
+/// `database`, `server` and `role`. Counters and the histogram are recorded as things
+/// happen; the gauges are set by each server's maintenance tick and by
+/// [`Router::record_gauges`](crate::Router::record_gauges) (call it before a scrape for
+/// values of that instant). Prometheus exporters write the names with `_`
+/// (`db_client_connection_count`), and with recommended naming add `_total` to counters and
+/// `_seconds` to the histogram.
+#[cfg(feature = "metrics")]
+pub mod metrics {
+    pub use crate::topology::metrics::names::*;
+}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
@@ -111,7 +150,8 @@ pub use crate::server::{Server, ServerRole};
 pub use crate::session::Session;
 pub use crate::tls::{TlsMode, TlsSettings};
 pub use crate::topology::{
-    Catalog, DatabaseStats, ErrorCounts, PoolStats, Router, RouterBuilder, ServerStats, Stats,
+    Catalog, DatabaseReadiness, DatabaseStats, ErrorCounts, PoolStats, PrimaryReadiness, Readiness,
+    ReplicaReadiness, Router, RouterBuilder, ServerStats, Stats,
 };
 pub use crate::url::ServerUrl;
 #[doc(inline)]

@@ -563,6 +563,6 @@ fn mariadb_a_replica_that_stops_replicating_serves_no_reads() {
 fn rotation_of(router: &Router, database: &str, server: &str) -> (bool, String) {
     let stats = router.stats();
     let server = stats.database(database).unwrap().server(server).unwrap();
-    let why = server.out_of_rotation_because.clone().unwrap_or_default();
+    let why = server.why_out_of_rotation.clone().unwrap_or_default();
     (server.in_rotation, why)
 }

@@ -33,6 +33,8 @@ impl App {
 
     /// Starts `app` on the example's databases, fresh.
     pub(crate) async fn serve(app: impl FnOnce(Router) -> axum::Router) -> Option<Self> {
+        // Before the router, whose pools register their metrics when built.
+        web::install_metrics();
         let (backing, router) = Backing::create()?;
         web::migrate(&router).await.expect("migrations");
         backing.wait_caught_up();
@@ -98,6 +100,27 @@ impl App {
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         Ok((status, body))
+    }
+
+    /// `GET path` with an `Accept` header: the status, the content type and the body.
+    pub(crate) async fn get_accepting(
+        &self,
+        path: &str,
+        accept: &str,
+    ) -> (StatusCode, String, String) {
+        let request = Request::builder()
+            .uri(format!("http://{}{path}", self.address))
+            .header("accept", accept)
+            .body(Full::default())
+            .expect("a request");
+        let response = self.client.request(request).await.expect("an answer");
+        let status = response.status();
+        let content_type = response.headers().get("content-type");
+        let content_type = content_type.map_or("", |value| value.to_str().unwrap_or(""));
+        let content_type = content_type.to_owned();
+        let body = response.into_body().collect().await.expect("a body");
+        let body = String::from_utf8_lossy(&body.to_bytes()).into_owned();
+        (status, content_type, body)
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -192,6 +215,24 @@ impl Backing {
         true
     }
 
+    /// Stops the server named `name` (`primary`, `replica2`) cleanly; `false` where there is
+    /// no server to stop.
+    pub(crate) fn stop(&self, name: &str) -> bool {
+        self.0.stop(&self.server(name), harness::Stop::Fast);
+        true
+    }
+
+    /// Starts the server named `name` again, and waits until it serves.
+    pub(crate) fn restart(&self, name: &str) {
+        self.0.restart(&self.server(name));
+    }
+
+    fn server(&self, name: &str) -> harness::ServerRef {
+        let servers = self.0.servers().into_iter();
+        let mut named = servers.filter(|server| server.name == name);
+        named.next().unwrap_or_else(|| panic!("no server `{name}`"))
+    }
+
     pub(crate) fn wait_caught_up(&self) {
         self.0.wait_caught_up();
     }
@@ -240,6 +281,12 @@ impl Backing {
     pub(crate) fn has_replicas(&self) -> bool {
         false
     }
+
+    pub(crate) fn stop(&self, _name: &str) -> bool {
+        false
+    }
+
+    pub(crate) fn restart(&self, _name: &str) {}
 
     pub(crate) fn wait_caught_up(&self) {}
 

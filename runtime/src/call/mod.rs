@@ -166,7 +166,10 @@ impl<D: Database> RouteCall<D> {
         F: Future<Output = Finished<R>> + 'c,
     {
         self.within_deadline(attempt, move |error| match may_retry {
-            true => Finished::Retry,
+            true => {
+                crate::topology::metrics::timeout_retry(&error);
+                Finished::Retry
+            }
             false => Finished::Done(outcome.failed(error)),
         })
     }

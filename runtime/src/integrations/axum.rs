@@ -61,7 +61,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::call::source::{Origin, ReadSource, WriteSource};
 use crate::database::Database;
-use crate::error::Error;
+use crate::error::{Error, Role};
 use crate::seal::Sealed;
 use crate::session::Session;
 use crate::topology::Router;
@@ -172,10 +172,13 @@ where
 
 /// Ends the session after a response: commits on success, rolls back otherwise. A failed
 /// commit turns the response into a 500.
-async fn end(shared: Arc<Mutex<Session>>, response: Response) -> Response {
+async fn end(shared: Arc<Mutex<Session>>, mut response: Response) -> Response {
     let Some(session) = take(shared) else {
         return response;
     };
+    response
+        .extensions_mut()
+        .insert(UsedConnections::of(&session));
     let succeeded = response.status().as_u16() < 400;
     if tracing::enabled!(tracing::Level::DEBUG) {
         let connections = connections(&session);
@@ -199,6 +202,64 @@ async fn end(shared: Arc<Mutex<Session>>, response: Response) -> Response {
             tracing::warn!(%error, "the request's session did not end cleanly");
             response
         }
+    }
+}
+
+/// The connections a request's session held when it ended, in the response's extensions:
+/// [`SessionLayer`] puts them there for a middleware outside it that logs or shows what each
+/// request used (the web example's debug page lists recent requests with theirs).
+///
+/// A session that wrote to a database holds its writer and no longer its reader, so a
+/// request that read then wrote shows the writer.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct UsedConnections {
+    /// In the order the session checked them out, by database.
+    pub connections: Vec<UsedConnection>,
+}
+
+/// One connection a request used.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UsedConnection {
+    /// The database's key.
+    pub database: &'static str,
+    /// `primary`, `replica1`, ...
+    pub server: String,
+    /// `reader` or `writer`.
+    pub role: Role,
+}
+
+impl UsedConnections {
+    /// The connections `session` holds now.
+    pub fn of(session: &Session) -> Self {
+        let used = session
+            .servers()
+            .into_iter()
+            .map(|(role, server)| UsedConnection {
+                database: server.database(),
+                server: server.name(),
+                role,
+            });
+        Self {
+            connections: used.collect(),
+        }
+    }
+}
+
+/// `default reader on replica1, analytics writer on primary`.
+impl fmt::Display for UsedConnections {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, used) in self.connections.iter().enumerate() {
+            let separator = if index == 0 { "" } else { ", " };
+            let UsedConnection {
+                database,
+                server,
+                role,
+            } = used;
+            write!(f, "{separator}{database} {role} on {server}")?;
+        }
+        Ok(())
     }
 }
 

@@ -29,6 +29,7 @@ use crate::backend::Last;
 use crate::database::Database;
 use crate::error::Error;
 use crate::server::Server;
+use crate::topology::metrics;
 use crate::topology::{Checkout, Cluster, Pooled};
 
 type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
@@ -214,6 +215,7 @@ impl<D: Database> Lease<'_, D, ForRead> {
         if outcome.is_ok(&result) || !Box::pin(self.held.lost()).await || !may_retry {
             return Finished::Done(result);
         }
+        metrics::retry(Some(&self.held.pooled().server), "connection_lost");
         Finished::Retry
     }
 }

@@ -19,6 +19,7 @@ use crate::server::{Server, ServerKind, ServerRole};
 use crate::topology::Checkout;
 use crate::topology::catalog::Servers;
 use crate::topology::pool::Alarm;
+use crate::topology::readiness::Chain;
 use crate::topology::rotation::Rotation;
 use crate::topology::server::ServerPools;
 use crate::topology::stats::DatabaseStats;
@@ -156,7 +157,7 @@ impl<C: Backend> Members<C> {
             };
             match replica.checkout(Role::Reader).await {
                 Err(error @ (Error::Connect { .. } | Error::Unsupported { .. })) => {
-                    replica.take_out_of_rotation(&error);
+                    replica.take_out_of_rotation(&Chain(&error));
                 }
                 result => return result,
             }
@@ -164,6 +165,7 @@ impl<C: Backend> Members<C> {
         let primary = self.read_fallback()?;
         if self.has_replicas() {
             self.read_fallbacks.fetch_add(1, Ordering::Relaxed);
+            super::metrics::read_fallback(self.key);
         }
         primary.checkout(Role::Reader).await
     }
@@ -204,6 +206,7 @@ impl<C: Backend> Members<C> {
             }
             Error::NoServerAvailable { .. } | Error::ConflictingPrimaries { .. } => {
                 self.unavailable.fetch_add(1, Ordering::Relaxed);
+                super::metrics::unavailable(self.key);
             }
             _ => {}
         }
@@ -311,6 +314,7 @@ async fn maintenance<C: Backend>(members: Weak<Members<C>>, slot: usize) {
             next_keepalive = options.keepalive.map(|every| tick + every);
         }
         server.maintain(keepalive).await;
+        super::metrics::record_server(&server);
     }
 }
 
@@ -319,7 +323,7 @@ pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// A cluster whose database type is erased, so that one router holds databases of
 /// different backends.
-pub(crate) trait AnyCluster: Any + Send + Sync {
+pub(crate) trait AnyCluster: Any + Send + Sync + super::readiness::Probe {
     fn key(&self) -> &'static str;
     /// The read and write deadlines of the database's calls.
     fn deadlines(&self) -> [Option<std::time::Duration>; 2];

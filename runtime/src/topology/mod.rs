@@ -4,9 +4,11 @@
 mod catalog;
 mod cluster;
 mod discovery;
+pub(crate) mod metrics;
 #[cfg(feature = "migrations")]
 mod migrations;
 mod pool;
+mod readiness;
 mod rotation;
 mod router;
 mod server;
@@ -16,6 +18,7 @@ mod watchdog;
 pub use self::catalog::{Catalog, Declared};
 pub(crate) use self::cluster::{AnyCluster, Cluster};
 pub(crate) use self::pool::{Checkout, Fate, Pooled};
+pub use self::readiness::{DatabaseReadiness, PrimaryReadiness, Readiness, ReplicaReadiness};
 pub use self::router::{Router, RouterBuilder};
 pub use self::stats::{DatabaseStats, ErrorCounts, PoolStats, ServerStats, Stats};
 pub use self::watchdog::Deadline;

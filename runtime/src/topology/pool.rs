@@ -274,7 +274,7 @@ impl<C: Backend> Pool<C> {
             server: Arc::clone(server),
             role,
             options: Arc::clone(options),
-            counters: Arc::default(),
+            counters: Arc::new(PoolCounters::new(server, role)),
             ping_after: ping_after::<C>(options, role),
             generation: AtomicU64::new(0),
             alarm: Arc::clone(alarm),

@@ -36,7 +36,7 @@ use crate::topology::{AnyCluster, Catalog, Cluster, Declared};
 /// returns it when done.
 #[derive(Clone)]
 pub struct Router {
-    clusters: Arc<[Box<dyn AnyCluster>]>,
+    pub(super) clusters: Arc<[Box<dyn AnyCluster>]>,
     /// Whether the pools' maintenance runs: started by `build` inside a Tokio runtime, else
     /// by the first call.
     maintenance: Arc<Once>,

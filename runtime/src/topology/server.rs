@@ -11,7 +11,9 @@ use crate::backend::{Backend, Watch};
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role};
 use crate::server::{Server, ServerRole};
+use crate::topology::metrics;
 use crate::topology::pool::{Alarm, Checkout, Pool};
+use crate::topology::readiness::{Chain, Why};
 use crate::topology::rotation::Rotation;
 use crate::topology::stats::ServerStats;
 
@@ -29,10 +31,10 @@ pub(crate) struct ServerPools<C: Backend> {
     rotation: Arc<Rotation>,
     ejections: AtomicU64,
     /// Why it last left the rotation, for stats and readiness.
-    out_because: std::sync::Mutex<Option<String>>,
+    pub(super) why_out: Why,
     /// The health check's own connection, outside the pools: a busy pool does not make a
     /// healthy server look dead.
-    probe: Mutex<Option<C>>,
+    pub(super) probe: Mutex<Option<C>>,
     /// Why the server cannot serve calls (a pooler in transaction mode in front), once
     /// checked before its first checkout; `None` when it can.
     unusable: OnceCell<Option<&'static str>>,
@@ -62,7 +64,7 @@ impl<C: Backend> ServerPools<C> {
             options: Arc::clone(options),
             rotation: Arc::clone(rotation),
             ejections: AtomicU64::new(0),
-            out_because: std::sync::Mutex::new(None),
+            why_out: Why::default(),
             probe: Mutex::new(None),
             unusable: OnceCell::new(),
             unusable_asked: std::sync::Mutex::new(None),
@@ -140,7 +142,7 @@ impl<C: Backend> ServerPools<C> {
             url: self.server.url().to_string(),
             role: self.server.role(),
             in_rotation: self.in_rotation(),
-            out_of_rotation_because: self.out_because(),
+            why_out_of_rotation: (!self.in_rotation()).then(|| self.why_out.get()).flatten(),
             ejections: self.ejections.load(Ordering::Relaxed),
             pools: pools.collect(),
         }
@@ -158,32 +160,23 @@ impl<C: Backend> ServerPools<C> {
         self.server.is_primary() || self.rotation.contains(self.slot)
     }
 
-    fn out_because(&self) -> Option<String> {
-        match self.in_rotation() {
-            true => None,
-            false => self
-                .out_because
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
-        }
-    }
-
     /// Puts the server in the rotation; whether that changed anything.
     pub(crate) fn join_rotation(&self) -> bool {
-        self.rotation.set(self.slot, true)
+        let joined = self.rotation.set(self.slot, true);
+        if joined {
+            metrics::rejoined(&self.server);
+        }
+        joined
     }
 
     /// Takes the server out of the rotation, after a failure seen by a call or a check, or
     /// because it is the primary now; a health check brings a replica back once it answers.
     pub(crate) fn take_out_of_rotation(&self, why: &dyn fmt::Display) {
+        self.why_out.set(&self.server, why);
         if self.rotation.set(self.slot, false) {
             self.ejections.fetch_add(1, Ordering::Relaxed);
+            metrics::ejected(&self.server);
             tracing::warn!(server = %self.server, %why, "taken out of the read rotation");
-            *self
-                .out_because
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.to_string());
             self.reader.dispose();
         }
     }
@@ -191,11 +184,9 @@ impl<C: Backend> ServerPools<C> {
     /// Takes the server out of the rotation for its role (a primary serves reads only as a
     /// fallback): not a failure, so not counted as an ejection.
     pub(crate) fn leave_rotation(&self, why: &dyn fmt::Display) {
+        self.why_out.set(&self.server, why);
         if self.rotation.set(self.slot, false) {
-            *self
-                .out_because
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.to_string());
+            metrics::left_rotation(&self.server);
             self.reader.dispose();
         }
     }
@@ -209,6 +200,7 @@ impl<C: Backend> ServerPools<C> {
             Ok(Ok(role)) => role,
             Ok(Err(error)) => {
                 tracing::debug!(server = %self.server, %error, "health check failed");
+                self.why_out.set(&self.server, &Chain(&*error));
                 *probe = None;
                 ServerRole::Down
             }
@@ -277,4 +269,24 @@ async fn role_of<C: Backend>(
     let role = Box::pin(conn.role()).await?;
     *probe = Some(conn);
     Ok(role)
+}
+
+/// Pings the probe connection; when it is dead (its session killed, the server restarted),
+/// judges the server by a fresh one, so that the probe's own death does not make a healthy
+/// server look down.
+pub(super) async fn ping<C: Backend>(
+    probe: &mut Option<C>,
+    server: &Server,
+) -> Result<(), BoxError> {
+    if let Some(conn) = probe.as_mut() {
+        if Box::pin(conn.probe()).await.is_ok() {
+            return Ok(());
+        }
+        *probe = None;
+    }
+    let watch = Arc::new(Watch::default());
+    let mut conn = Box::pin(C::connect(server.url(), Role::Reader, &watch)).await?;
+    Box::pin(conn.probe()).await?;
+    *probe = Some(conn);
+    Ok(())
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{Error, Role};
-use crate::server::ServerRole;
+use crate::server::{Server, ServerRole};
+use crate::topology::metrics::PoolMetrics;
 
 /// Everything the router counted, per database, server and role. Serialises with serde (for
 /// a `/debug/db` endpoint, say).
@@ -71,8 +72,9 @@ pub struct ServerStats {
     /// Whether reads are sent to it (replicas leave the rotation when they fail; the primary
     /// serves reads as a fallback).
     pub in_rotation: bool,
-    /// Why it left the rotation, while it is out.
-    pub out_of_rotation_because: Option<String>,
+    /// Why it left the rotation, while it is out: what was seen (a failure, without the
+    /// password, or its role), for stats and readiness.
+    pub why_out_of_rotation: Option<String>,
     /// How many times it was taken out of the rotation.
     pub ejections: u64,
     /// Its pools: the reader pool, and on the primary the writer pool.
@@ -123,8 +125,8 @@ pub struct ErrorCounts {
     pub failed_calls: u64,
 }
 
-/// The live counters of one pool.
-#[derive(Debug, Default)]
+/// The live counters of one pool, and its metrics (feature `metrics`).
+#[derive(Debug)]
 pub(crate) struct PoolCounters {
     checkouts: AtomicU64,
     waits: AtomicU64,
@@ -134,9 +136,25 @@ pub(crate) struct PoolCounters {
     connection_lost: AtomicU64,
     timeouts: AtomicU64,
     failed_calls: AtomicU64,
+    metrics: PoolMetrics,
 }
 
 impl PoolCounters {
+    pub(crate) fn new(server: &Server, role: Role) -> Self {
+        let zero = || AtomicU64::new(0);
+        Self {
+            checkouts: zero(),
+            waits: zero(),
+            wait_time_us: zero(),
+            pool_timeout: zero(),
+            connect: zero(),
+            connection_lost: zero(),
+            timeouts: zero(),
+            failed_calls: zero(),
+            metrics: PoolMetrics::new(server, role),
+        }
+    }
+
     pub(crate) fn checkout(&self, waited: bool, took: Duration, outcome: Result<(), &Error>) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.wait_time_us.fetch_add(micros, Ordering::Relaxed);
@@ -149,17 +167,20 @@ impl PoolCounters {
             Err(_) => &self.connect,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        self.metrics.checkout(waited, took, outcome);
     }
 
     /// A call missed its deadline on a connection of the pool.
     pub(crate) fn timed_out(&self) {
         self.timeouts.fetch_add(1, Ordering::Relaxed);
         self.failed_calls.fetch_add(1, Ordering::Relaxed);
+        self.metrics.timed_out();
     }
 
     /// A call failed because its checkout of the pool did.
     pub(crate) fn checkout_failed(&self) {
         self.failed_calls.fetch_add(1, Ordering::Relaxed);
+        self.metrics.failed_call(false);
     }
 
     pub(crate) fn failed_call(&self, lost: bool) {
@@ -167,6 +188,7 @@ impl PoolCounters {
         if lost {
             self.connection_lost.fetch_add(1, Ordering::Relaxed);
         }
+        self.metrics.failed_call(lost);
     }
 
     pub(crate) fn counts(&self) -> (u64, u64, u64, ErrorCounts) {
