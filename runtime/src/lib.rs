@@ -87,6 +87,7 @@ mod seal;
 mod server;
 mod session;
 mod tls;
+mod token;
 mod topology;
 mod url;
 
@@ -149,6 +150,7 @@ pub use crate::roles::{Reader, TypedConnection, Writer};
 pub use crate::server::{Server, ServerRole};
 pub use crate::session::Session;
 pub use crate::tls::{TlsMode, TlsSettings};
+pub use crate::token::{NotAToken, Token};
 pub use crate::topology::{
     Catalog, DatabaseReadiness, DatabaseStats, ErrorCounts, PoolStats, PrimaryReadiness, Readiness,
     ReplicaReadiness, Router, RouterBuilder, ServerStats, Stats,

@@ -21,6 +21,7 @@ use crate::error::{Error, Role};
 use crate::roles::lease::CallState;
 use crate::roles::{ReadLease, WriteLease};
 use crate::server::Server;
+use crate::token::{Position, Token};
 use crate::topology::{Checkout, Fate, Router};
 
 /// The database connections of one request: checked out the first time a routed call needs
@@ -91,12 +92,16 @@ pub struct Session {
     commit_on_success: bool,
     span: tracing::Span,
     databases: Vec<Box<dyn AnyConnections>>,
+    /// The writes its reads must see: the token it was given (and its router handle's).
+    token: Token,
 }
 
 /// What a session holds of one database.
 struct Connections<D: Database> {
     reader: Option<Memo<D::Connection>>,
     writer: Option<Memo<D::Connection>>,
+    /// Take the primary's position when the session ends (`read_your_writes`).
+    take_position: bool,
 }
 
 /// A connection a session keeps.
@@ -114,6 +119,7 @@ impl Router {
             commit_on_success: false,
             span: tracing::Span::current(),
             databases: Vec::new(),
+            token: self.token(),
         }
     }
 }
@@ -129,6 +135,35 @@ impl Session {
     pub fn commit_on_success(mut self) -> Self {
         self.commit_on_success = true;
         self
+    }
+
+    /// Reads through the session see the writes `token` covers: a token from an earlier
+    /// request of the same client (see the axum layer), or carried in a job's payload. Its
+    /// reads then go to a replica that has replayed those writes, or to the primary.
+    #[must_use]
+    pub fn with_token(mut self, token: &Token) -> Self {
+        self.token.merge(token);
+        self
+    }
+
+    /// [`with_token`](Self::with_token) for the token's text form. Text that does not parse
+    /// is ignored (and counted in [`Stats::tokens_ignored`](crate::Stats::tokens_ignored)):
+    /// a mangled or forged token never fails a request.
+    #[must_use]
+    pub fn with_token_text(self, text: &str) -> Self {
+        match Token::parse(text) {
+            Some(token) => self.with_token(&token),
+            None => {
+                self.router.token_ignored();
+                self
+            }
+        }
+    }
+
+    /// The token the session's reads honour: the one it was given. After
+    /// [`commit`](Self::commit), the token returned also covers the session's writes.
+    pub fn token(&self) -> &Token {
+        &self.token
     }
 
     /// The span calls fall back to as their parent (the one current when the session was
@@ -170,8 +205,17 @@ impl Session {
     /// the request's writes to that database are then rolled back rather than committed half
     /// done; [`Error::ConnectionLost`] when the request's transaction died with its
     /// connection.
-    pub async fn commit(mut self) -> Result<(), Error> {
-        end(std::mem::take(&mut self.databases), true).await
+    ///
+    /// Returns the session's token, covering its writes (with `read_your_writes`, one round
+    /// trip per database written): give it to the client's next request, or to a job, for
+    /// their reads to see these writes.
+    pub async fn commit(mut self) -> Result<Token, Error> {
+        let ended = end(std::mem::take(&mut self.databases), true).await;
+        let mut token = std::mem::take(&mut self.token);
+        for (database, position) in ended.positions {
+            token.merge_position(database, &position);
+        }
+        ended.result.map(|()| token)
     }
 
     /// Ends the session: rolls back whatever is open and gives every connection back.
@@ -181,7 +225,7 @@ impl Session {
     /// None in practice: a connection whose rollback fails is discarded by its pool, and its
     /// server rolls the transaction back when the connection closes.
     pub async fn rollback(mut self) -> Result<(), Error> {
-        end(std::mem::take(&mut self.databases), false).await
+        end(std::mem::take(&mut self.databases), false).await.result
     }
 
     /// The lease of a read call of database `D`: through the session's writer when it holds
@@ -206,7 +250,7 @@ impl Session {
             Some(reader) => reader,
             None => {
                 let conn = cluster
-                    .reader()
+                    .reader_for(self.token.position(D::KEY))
                     .await
                     .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
                 Memo::new(conn, false)
@@ -238,6 +282,7 @@ impl Session {
                 }
                 // From now on reads go through the writer: the reader can go back.
                 held.reader = None;
+                held.take_position = cluster.options().read_your_writes;
                 Memo::new(conn, transaction)
             }
         };
@@ -264,6 +309,7 @@ fn connections<D: Database>(databases: &mut Vec<Box<dyn AnyConnections>>) -> &mu
             databases.push(Box::new(Connections::<D> {
                 reader: None,
                 writer: None,
+                take_position: false,
             }));
             databases.len() - 1
         });
@@ -272,17 +318,31 @@ fn connections<D: Database>(databases: &mut Vec<Box<dyn AnyConnections>>) -> &mu
         .expect("the entry at `index` was found, or pushed, as `Connections<D>`")
 }
 
+/// How a session's connections ended: the first failure, and the primaries' positions after
+/// the databases it committed.
+struct Ended {
+    result: Result<(), Error>,
+    positions: Vec<(&'static str, Position)>,
+}
+
 /// Ends the session's connections, database by database; after a failure, the rest roll
 /// back.
-async fn end(databases: Vec<Box<dyn AnyConnections>>, mut commit: bool) -> Result<(), Error> {
+async fn end(databases: Vec<Box<dyn AnyConnections>>, mut commit: bool) -> Ended {
     let mut first_error = None;
+    let mut positions = Vec::new();
     for held in databases {
-        if let Err(error) = held.end(commit).await {
-            commit = false;
-            first_error.get_or_insert(error);
+        match held.end(commit).await {
+            Ok(position) => positions.extend(position),
+            Err(error) => {
+                commit = false;
+                first_error.get_or_insert(error);
+            }
         }
     }
-    first_error.map_or(Ok(()), Err)
+    Ended {
+        result: first_error.map_or(Ok(()), Err),
+        positions,
+    }
 }
 
 impl<C: Backend> Memo<C> {
@@ -330,7 +390,7 @@ impl<C: Backend> Memo<C> {
     /// Commits the request transaction when asked to and it is the only one open; rolls
     /// everything else back. A transaction left open inside the request's means a call was
     /// interrupted half done: the request's writes are then rolled back, not committed.
-    async fn end(mut self, commit: bool, database: &'static str) -> Result<(), Error> {
+    async fn end(&mut self, commit: bool, database: &'static str) -> Result<(), Error> {
         let expected = u32::from(self.transaction);
         let open = self.open_transactions();
         let fate = self.fate();
@@ -411,21 +471,37 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// different backends.
 trait AnyConnections: Any + Send {
     /// Gives the connections back: `commit` the writer's request transaction, or roll back.
-    fn end(self: Box<Self>, commit: bool) -> BoxFuture<'static, Result<(), Error>>;
+    /// After a commit, the primary's position when the database's `read_your_writes` is on.
+    fn end(
+        self: Box<Self>,
+        commit: bool,
+    ) -> BoxFuture<'static, Result<Option<(&'static str, Position)>, Error>>;
     fn servers(&self) -> Vec<(Role, &Server)>;
 }
 
 impl<D: Database> AnyConnections for Connections<D> {
-    fn end(self: Box<Self>, commit: bool) -> BoxFuture<'static, Result<(), Error>> {
+    fn end(
+        self: Box<Self>,
+        commit: bool,
+    ) -> BoxFuture<'static, Result<Option<(&'static str, Position)>, Error>> {
         Box::pin(async move {
-            let Connections { reader, writer } = *self;
+            let Connections {
+                reader,
+                writer,
+                take_position,
+            } = *self;
             if let Some(mut reader) = reader {
                 reader.roll_back_all().await;
             }
-            match writer {
-                Some(writer) => writer.end(commit, D::KEY).await,
-                None => Ok(()),
+            let Some(mut writer) = writer else {
+                return Ok(None);
+            };
+            writer.end(commit, D::KEY).await?;
+            if !(commit && take_position && writer.usable()) {
+                return Ok(None);
             }
+            let position = writer.conn.raw.position().await.ok().flatten();
+            Ok(position.map(|position| (D::KEY, position)))
         })
     }
 

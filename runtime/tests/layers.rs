@@ -11,6 +11,7 @@ const LAYERS: &[&str] = &[
     "tls",
     "url",
     "server",
+    "token",
     "error",
     "config",
     "backend",

@@ -15,7 +15,7 @@ use diesel_route::{DatabaseConfig, Error, Router};
 use harness::{MariaDbCluster, PgCluster, ServerRef, Stop};
 
 use crate::support::{
-    maria_insert, maria_read_server, maria_router, pg_insert, pg_read_server, pg_router,
+    maria_insert, maria_read_server, maria_router, pg_insert, pg_read_server, pg_router, runtime,
 };
 
 /// The goal the failover cases hold the router to: a write succeeds this soon after the new
@@ -176,14 +176,6 @@ fn ids(listing: &str) -> BTreeSet<i64> {
         .split_whitespace()
         .map(|id| id.parse().expect("an id"))
         .collect()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {

@@ -1,9 +1,11 @@
 //! Production topologies on real servers: TLS in every mode on both server backends,
-//! failovers (a standby promoted, a replica made primary) with the writer re-discovered, and
-//! PgBouncer in front.
+//! failovers (a standby promoted, a replica made primary) with the writer re-discovered,
+//! PgBouncer in front, replicas that lag (read your writes, bounded staleness).
 
 mod failover;
+mod lag;
 mod poolers;
+mod read_your_writes;
 mod support;
 mod tls;
 

@@ -7,15 +7,7 @@
 use diesel_route::{DatabaseConfig, Error};
 use harness::{PgBouncer, PoolMode};
 
-use crate::support::{pg_insert, pg_read_server, pg_reader_read_only, pg_router};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
+use crate::support::{pg_insert, pg_read_server, pg_reader_read_only, pg_router, runtime};
 
 #[test]
 fn pgbouncer_in_session_mode_carries_reads_and_writes() {

@@ -4,9 +4,9 @@
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Integer, Text, Unsigned};
 use diesel_route::prelude::*;
-use diesel_route::{DatabaseConfig, Router, raw_read, raw_write};
+use diesel_route::{DatabaseConfig, Router, WriteSource, raw_read, raw_write};
 
-use crate::{Databases, Reader, Writer, maria};
+use crate::{Databases, Reader, Writer, default, maria};
 
 /// A URL nothing listens on, for the database a case does not use: a router needs every
 /// declared database configured, and no connection to it is ever opened.
@@ -111,13 +111,13 @@ const MARIA_INSERT: &str = "INSERT INTO ledger (id) VALUES (?) \
 /// Inserts `id` into `ledger` on PostgreSQL, in a transaction of its own or alone; returns
 /// the port of the server that took it.
 pub(crate) async fn pg_insert(
-    router: &mut Router,
+    source: &mut dyn WriteSource<default>,
     id: i64,
     in_transaction: bool,
 ) -> diesel_route::Result<i64> {
     match in_transaction {
-        true => pg_insert_in_transaction(router, id).await,
-        false => pg_insert_alone(router, id).await,
+        true => pg_insert_in_transaction(source, id).await,
+        false => pg_insert_alone(source, id).await,
     }
 }
 
@@ -146,13 +146,13 @@ pub(crate) async fn pg_read_server(conn: &mut Reader) -> diesel_route::Result<(i
 /// Inserts `id` into `ledger` on MariaDB; returns the `@@server_id` of the server that took
 /// it.
 pub(crate) async fn maria_insert(
-    router: &mut Router,
+    source: &mut dyn WriteSource<maria>,
     id: i64,
     in_transaction: bool,
 ) -> diesel_route::Result<i64> {
     match in_transaction {
-        true => maria_insert_in_transaction(router, id).await,
-        false => maria_insert_alone(router, id).await,
+        true => maria_insert_in_transaction(source, id).await,
+        false => maria_insert_alone(source, id).await,
     }
 }
 
@@ -196,4 +196,59 @@ pub(crate) async fn pg_reader_read_only(conn: &mut Reader) -> diesel_route::Resu
     let query = raw_read(diesel::sql_query("SHOW default_transaction_read_only"));
     let row: Setting = query.get_result(conn).await?;
     Ok(row.default_transaction_read_only)
+}
+
+#[derive(QueryableByName)]
+struct PgFound {
+    #[diesel(sql_type = BigInt)]
+    found: i64,
+    #[diesel(sql_type = Integer)]
+    port: i32,
+    #[diesel(sql_type = Bool)]
+    in_recovery: bool,
+}
+
+/// Whether a read sees the row `id` of `ledger`, and on which PostgreSQL server: its port
+/// and whether it is in recovery.
+#[route(read)]
+pub(crate) async fn pg_find(conn: &mut Reader, id: i64) -> diesel_route::Result<(bool, i32, bool)> {
+    let query = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM ledger WHERE id = $1) AS found, \
+         inet_server_port() AS port, pg_is_in_recovery() AS in_recovery",
+    )
+    .bind::<BigInt, _>(id);
+    let row: PgFound = raw_read(query).get_result(conn).await?;
+    Ok((row.found == 1, row.port, row.in_recovery))
+}
+
+#[derive(QueryableByName)]
+struct MariaFound {
+    #[diesel(sql_type = BigInt)]
+    found: i64,
+    #[diesel(sql_type = Unsigned<Integer>)]
+    server_id: u32,
+}
+
+/// Whether a read sees the row `id` of `ledger`, and on which MariaDB server.
+#[route(read)]
+pub(crate) async fn maria_find(
+    conn: &mut Reader<maria>,
+    id: i64,
+) -> diesel_route::Result<(bool, u32)> {
+    let query = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM ledger WHERE id = ?) AS found, \
+         CAST(@@server_id AS UNSIGNED) AS server_id",
+    )
+    .bind::<BigInt, _>(id);
+    let row: MariaFound = raw_read(query).get_result(conn).await?;
+    Ok((row.found == 1, row.server_id))
+}
+
+/// A runtime of two workers, for the cases that drive calls from plain threads.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
 }

@@ -14,6 +14,7 @@ use diesel_async::pooled_connection::PoolableConnection;
 use crate::error::{BoxError, Role};
 use crate::server::ServerRole;
 use crate::tls::TlsSettings;
+use crate::token::Position;
 use crate::url::ServerUrl;
 
 mod declare;
@@ -101,10 +102,28 @@ pub trait Backend:
     fn probe(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
 
     #[doc(hidden)]
-    /// Asks the server what it is: a primary (it accepts writes) or a replica (PostgreSQL:
-    /// `pg_is_in_recovery()`; MySQL/MariaDB: `@@global.read_only`). One round trip.
+    /// Asks the server what it is, a primary (it accepts writes) or a replica (PostgreSQL:
+    /// `pg_is_in_recovery()`; MySQL/MariaDB: `@@global.read_only`), and where its data
+    /// stands. One round trip (two on MySQL/MariaDB).
+    fn health(&mut self) -> impl Future<Output = QueryResult<Health>> + Send;
+
     #[doc(hidden)]
-    fn role(&mut self) -> impl Future<Output = QueryResult<ServerRole>> + Send;
+    /// The position of a primary's data, taken after a write: it covers that write. `None`
+    /// where the backend has no positions (SQLite: one file, always current) or the server
+    /// does not say (MySQL without MariaDB's GTIDs).
+    fn position(&mut self) -> impl Future<Output = QueryResult<Option<Position>>> + Send {
+        std::future::ready(Ok(None))
+    }
+
+    #[doc(hidden)]
+    /// Waits until this replica has replayed `position`, up to `limit`: whether it has.
+    fn wait_for(
+        &mut self,
+        _position: &Position,
+        _limit: Duration,
+    ) -> impl Future<Output = QueryResult<bool>> + Send {
+        std::future::ready(Ok(true))
+    }
 
     /// A request, to be run from elsewhere, that cancels the statement running on this
     /// connection (PostgreSQL's cancel request, MySQL's `KILL QUERY`). `None` where there is
@@ -125,6 +144,25 @@ pub trait Backend:
     /// read-only, rolls it back otherwise and says so with a read-only refusal.
     fn end_read_guard(&mut self) -> impl Future<Output = QueryResult<()>> + Send {
         std::future::ready(Ok(()))
+    }
+}
+
+/// What a health check learns of a server.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub(crate) role: ServerRole,
+    /// A primary's position, or a replica's replayed one; `None` where the backend has no
+    /// positions.
+    pub(crate) position: Option<Position>,
+}
+
+impl Health {
+    pub(crate) fn of(role: ServerRole) -> Self {
+        Self {
+            role,
+            position: None,
+        }
     }
 }
 

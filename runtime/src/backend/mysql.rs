@@ -6,15 +6,17 @@
 //! its Unix socket (`prefer_socket`), where `app@localhost` is another account.
 
 use diesel::QueryResult;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Double, Text};
 use diesel_async::SimpleAsyncConnection;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::{Backend, BoxFuture, Watch, sealed};
+use super::{Backend, BoxFuture, Health, Watch, sealed};
 use crate::error::{BoxError, Role};
 use crate::server::ServerRole;
 use crate::tls::{TlsMode, TlsSettings};
+use crate::token::Position;
 use crate::url::{ServerUrl, TlsParameters};
 
 /// diesel-async's MySQL/MariaDB connection; declare it with `default: mysql`.
@@ -33,6 +35,9 @@ const READ_ONLY: &str = "CAST(@@global.read_only OR @@global.innodb_read_only AS
 /// writing to it would fork its data.
 const REPLICATING: &str = "(SELECT COUNT(*) FROM information_schema.GLOBAL_STATUS \
     WHERE VARIABLE_NAME = 'SLAVE_RUNNING' AND VARIABLE_VALUE = 'ON')";
+
+/// A replica's replayed GTID position, and the position of what the server wrote (MariaDB).
+const POSITIONS: &str = "@@global.gtid_slave_pos, @@global.gtid_binlog_pos";
 
 const TLS_PARAMETERS: TlsParameters = TlsParameters {
     mode: &["ssl-mode", "ssl_mode", "sslmode"],
@@ -124,21 +129,58 @@ impl Backend for MysqlConnection {
         self.batch_execute("SELECT 1").await
     }
 
-    async fn role(&mut self) -> QueryResult<ServerRole> {
+    async fn health(&mut self) -> QueryResult<Health> {
         let read_only = diesel::dsl::sql::<BigInt>(READ_ONLY);
         let read_only: i64 =
-            diesel_async::RunQueryDsl::get_result(diesel::select(read_only), self).await?;
+            diesel_async::RunQueryDsl::get_result(diesel::select(read_only), &mut *self).await?;
         let replicating = diesel::dsl::sql::<BigInt>(REPLICATING);
         let replicating: Option<i64> =
-            diesel_async::RunQueryDsl::get_result(diesel::select(replicating), self)
+            diesel_async::RunQueryDsl::get_result(diesel::select(replicating), &mut *self)
                 .await
                 .ok();
-        Ok(match (replicating, read_only) {
+        let role = match (replicating, read_only) {
             (Some(1), _) => ServerRole::Replica,
             (None, 1) => ServerRole::Replica,
             (_, 1) => ServerRole::Detached,
             _ => ServerRole::Primary,
-        })
+        };
+        let positions = diesel::dsl::sql::<(Text, Text)>(POSITIONS);
+        let positions: Option<(String, String)> =
+            diesel_async::RunQueryDsl::get_result(diesel::select(positions), self)
+                .await
+                .ok();
+        let position = positions.and_then(|(replayed, written)| match role {
+            ServerRole::Primary => Position::parse_gtid(&written),
+            _ => Position::parse_gtid(&replayed),
+        });
+        Ok(Health { role, position })
+    }
+
+    async fn position(&mut self) -> QueryResult<Option<Position>> {
+        let written = diesel::dsl::sql::<Text>("@@global.gtid_binlog_pos");
+        let written: Result<String, _> =
+            diesel_async::RunQueryDsl::get_result(diesel::select(written), self).await;
+        match written {
+            Ok(written) => Ok(Position::parse_gtid(&written)),
+            // MySQL has no such variable: no position, and reads given none go where any do.
+            Err(diesel::result::Error::DatabaseError(_, _)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// MariaDB's `MASTER_GTID_WAIT` waits on the server, in one round trip.
+    async fn wait_for(&mut self, position: &Position, limit: Duration) -> QueryResult<bool> {
+        let Some(gtids) = position.gtid_text() else {
+            return Ok(false);
+        };
+        let wait = diesel::dsl::sql::<BigInt>("CAST(MASTER_GTID_WAIT(")
+            .bind::<Text, _>(gtids)
+            .sql(", ")
+            .bind::<Double, _>(limit.as_secs_f64())
+            .sql(") AS SIGNED)");
+        let reached: i64 =
+            diesel_async::RunQueryDsl::get_result(diesel::select(wait), self).await?;
+        Ok(reached == 0)
     }
 
     fn cancel_request(&self, _: &ServerUrl) -> Option<BoxFuture<()>> {

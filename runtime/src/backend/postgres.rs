@@ -9,7 +9,7 @@
 use diesel::QueryResult;
 use diesel::connection::TransactionDepthChange;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::Bool;
+use diesel::sql_types::{Bool, Nullable, Text};
 use diesel_async::{AnsiTransactionManager, SimpleAsyncConnection, TransactionManager as _};
 
 use std::sync::Arc;
@@ -18,10 +18,11 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{Backend, BoxFuture, Watch, sealed};
+use super::{Backend, BoxFuture, Health, Watch, sealed};
 use crate::error::{BoxError, Role, is_connection_lost};
 use crate::server::ServerRole;
 use crate::tls::TlsSettings;
+use crate::token::Position;
 use crate::url::{ServerUrl, TlsParameters};
 
 /// diesel-async's PostgreSQL connection; declare it with `default: postgres`.
@@ -41,12 +42,6 @@ const TLS_PARAMETERS: TlsParameters = TlsParameters {
 /// fall back to it: a write that slips past the types fails with 25006.
 const READ_ONLY_SESSION: &str = "-c default_transaction_read_only=on";
 
-/// Whether the server is in recovery, and whether its WAL receiver streams from a primary.
-/// Without `pg_read_all_stats` a role sees the receiver's row but not its status: the row's
-/// presence then counts.
-const ROLE: &str = "pg_is_in_recovery(), \
-    EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming')";
-
 /// The session parameter PostgreSQL (14 and later) reports to the client at the start and
 /// whenever it changes.
 const READ_ONLY_PARAMETER: &str = "default_transaction_read_only";
@@ -54,6 +49,14 @@ const READ_ONLY_PARAMETER: &str = "default_transaction_read_only";
 /// The same, as a statement, where the startup packet cannot carry it (PgBouncer refuses an
 /// `options` parameter).
 const READ_ONLY_SESSION_SET: &str = "SET SESSION default_transaction_read_only = on";
+
+/// Whether the server is in recovery; whether its WAL receiver streams from a primary
+/// (without `pg_read_all_stats` a role sees the receiver's row but not its status: the
+/// row's presence then counts); and its position: a standby's replayed WAL, a primary's
+/// written WAL.
+const HEALTH: &str = "pg_is_in_recovery(), \
+    EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming'), \
+    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text";
 
 /// The end of a guarded read: one round trip that fails (division by zero) when the
 /// transaction took a transaction id, which any write does (`lo_create` too, which PostgreSQL
@@ -235,15 +238,50 @@ impl Backend for PgConnection {
         self.batch_execute("").await
     }
 
-    async fn role(&mut self) -> QueryResult<ServerRole> {
-        let query = diesel::select(diesel::dsl::sql::<(Bool, Bool)>(ROLE));
-        let (in_recovery, receiving): (bool, bool) =
+    async fn health(&mut self) -> QueryResult<Health> {
+        let query = diesel::select(diesel::dsl::sql::<(Bool, Bool, Nullable<Text>)>(HEALTH));
+        let (in_recovery, receiving, position): (bool, bool, Option<String>) =
             diesel_async::RunQueryDsl::get_result(query, self).await?;
-        Ok(match (in_recovery, receiving) {
+        let role = match (in_recovery, receiving) {
             (false, _) => ServerRole::Primary,
             (true, true) => ServerRole::Replica,
             (true, false) => ServerRole::Detached,
+        };
+        Ok(Health {
+            role,
+            position: position.as_deref().and_then(Position::parse_lsn),
         })
+    }
+
+    async fn position(&mut self) -> QueryResult<Option<Position>> {
+        let query = diesel::select(diesel::dsl::sql::<Text>("pg_current_wal_lsn()::text"));
+        let lsn: String = diesel_async::RunQueryDsl::get_result(query, self).await?;
+        Ok(Position::parse_lsn(&lsn))
+    }
+
+    /// PostgreSQL 15 has no statement that waits for a replay position: the position is
+    /// polled, first after 1 ms, then less often (up to every 16 ms).
+    async fn wait_for(&mut self, position: &Position, limit: Duration) -> QueryResult<bool> {
+        let Position::Lsn(_) = position else {
+            return Ok(false);
+        };
+        let replayed = format!("pg_last_wal_replay_lsn() >= '{position}'::pg_lsn");
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let query = diesel::select(diesel::dsl::sql::<Nullable<Bool>>(&replayed));
+            let done: Option<bool> =
+                diesel_async::RunQueryDsl::get_result(query, &mut *self).await?;
+            if done == Some(true) {
+                return Ok(true);
+            }
+            let left = limit.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(Duration::from_millis(16));
+        }
     }
 
     fn cancel_request(&self, url: &ServerUrl) -> Option<BoxFuture<()>> {

@@ -6,7 +6,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
 use std::sync::Arc;
 
-use super::{Backend, Watch, sealed};
+use super::{Backend, Health, Watch, sealed};
 use crate::error::{BoxError, Role};
 use crate::server::ServerRole;
 use crate::tls::TlsSettings;
@@ -95,8 +95,8 @@ impl Backend for SqliteConnection {
         Ok(())
     }
 
-    async fn role(&mut self) -> QueryResult<ServerRole> {
-        Ok(ServerRole::Primary)
+    async fn health(&mut self) -> QueryResult<Health> {
+        Ok(Health::of(ServerRole::Primary))
     }
 }
 

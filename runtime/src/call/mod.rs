@@ -113,11 +113,12 @@ impl<D: Database> RouteCall<D> {
         let mut lease = match source.read_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
                 let cluster = router.cluster::<D>()?;
+                let wanted = router.token.position(D::KEY);
                 let conn = cluster
-                    .reader()
+                    .reader_for(wanted.as_ref())
                     .await
                     .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
-                ReadLease::checkout(conn, cluster, state)
+                ReadLease::checkout(conn, cluster, &router.token, state)
             }
             Origin(Via::Held(conn)) => ReadLease::borrow(conn, state),
             Origin(Via::Session(session)) => session.read_lease::<D>(state).await?,
@@ -144,7 +145,7 @@ impl<D: Database> RouteCall<D> {
                     .writer()
                     .await
                     .inspect_err(|e| cluster.call_failed(e, Role::Writer))?;
-                WriteLease::checkout(conn, cluster, state)
+                WriteLease::checkout(conn, cluster, &router.token, state)
             }
             Origin(Via::Held(conn)) => WriteLease::borrow(conn, state),
             Origin(Via::Session(session)) => session.write_lease::<D>(state).await?,

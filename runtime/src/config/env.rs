@@ -86,6 +86,21 @@ fn apply_pool_options(
     if let Some(value) = parse(Setting::ReadFallback) {
         pool.read_fallback = value.fallback()?;
     }
+    if let Some(value) = parse(Setting::ReadYourWrites) {
+        pool.read_your_writes = value.switch()?;
+    }
+    if let Some(value) = parse(Setting::ReadYourWritesWait) {
+        pool.read_your_writes_wait = value.duration()?;
+    }
+    if let Some(value) = parse(Setting::MaxReplicaLag) {
+        pool.max_replica_lag = value.duration_or_off()?;
+    }
+    if let Some(value) = parse(Setting::MaxReplicaBehind) {
+        pool.max_replica_behind = match value.value.trim() {
+            "off" | "none" => None,
+            _ => Some(value.count()? as u64),
+        };
+    }
     let tls = &mut config.tls;
     if let Some(value) = parse(Setting::TlsMode) {
         tls.mode = value.tls_mode()?;
@@ -160,6 +175,14 @@ impl Value<'_> {
         TlsMode::parse(self.value.trim()).ok_or_else(|| {
             self.invalid("`disable`, `prefer`, `require`, `verify-ca` or `verify-full`")
         })
+    }
+
+    fn switch(&self) -> Result<bool, Error> {
+        match self.value.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" | "1" => Ok(true),
+            "off" | "false" | "no" | "0" => Ok(false),
+            _ => Err(self.invalid("`on` or `off`")),
+        }
     }
 
     fn fallback(&self) -> Result<ReadFallback, Error> {

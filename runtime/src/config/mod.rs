@@ -55,6 +55,14 @@ pub(crate) struct PoolOptions {
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) read_fallback: ReadFallback,
+    /// Whether write calls take the primary's position after them (see [`Token`]).
+    pub(crate) read_your_writes: bool,
+    /// How long a read given a token waits for a replica to replay it.
+    pub(crate) read_your_writes_wait: Duration,
+    /// Replicas further behind than this leave the rotation.
+    pub(crate) max_replica_lag: Option<Duration>,
+    /// And further behind than this in WAL bytes (PostgreSQL) or transactions (MariaDB).
+    pub(crate) max_replica_behind: Option<u64>,
 }
 
 /// Where reads go when no replica is healthy.
@@ -82,6 +90,10 @@ impl Default for PoolOptions {
             read_timeout: Some(Duration::from_secs(30)),
             write_timeout: Some(Duration::from_secs(30)),
             read_fallback: ReadFallback::Primary,
+            read_your_writes: true,
+            read_your_writes_wait: Duration::from_millis(200),
+            max_replica_lag: None,
+            max_replica_behind: None,
         }
     }
 }
@@ -128,6 +140,10 @@ pub(crate) enum Setting {
     ReadTimeout,
     WriteTimeout,
     ReadFallback,
+    ReadYourWrites,
+    ReadYourWritesWait,
+    MaxReplicaLag,
+    MaxReplicaBehind,
     TlsMode,
     TlsRootCert,
     TlsClientCert,
@@ -155,6 +171,10 @@ impl Setting {
             Self::TlsRootCert => "tls_root_cert",
             Self::TlsClientCert | Self::TlsClientKey => "tls_client_identity",
             Self::ReadFallback => "read_fallback",
+            Self::ReadYourWrites => "read_your_writes",
+            Self::ReadYourWritesWait => "read_your_writes_wait",
+            Self::MaxReplicaLag => "max_replica_lag",
+            Self::MaxReplicaBehind => "max_replica_behind",
         }
     }
 
@@ -180,6 +200,10 @@ impl Setting {
             Self::TlsClientCert => "DATABASE_TLS_CLIENT_CERT",
             Self::TlsClientKey => "DATABASE_TLS_CLIENT_KEY",
             Self::ReadFallback => "DATABASE_READ_FALLBACK",
+            Self::ReadYourWrites => "DATABASE_READ_YOUR_WRITES",
+            Self::ReadYourWritesWait => "DATABASE_READ_YOUR_WRITES_WAIT",
+            Self::MaxReplicaLag => "DATABASE_MAX_REPLICA_LAG",
+            Self::MaxReplicaBehind => "DATABASE_MAX_REPLICA_BEHIND",
         }
     }
 }
@@ -326,6 +350,49 @@ impl DatabaseConfig {
     #[must_use]
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.pool.write_timeout = timeout;
+        self
+    }
+
+    /// Whether write calls take the primary's position after they commit, so that reads
+    /// given it (through the same router handle or session, or a [`Token`] carried to a
+    /// later request) see their writes (default on). Costs one round trip per write call
+    /// (per database written, for a request session): `false` for write-heavy work whose
+    /// reads need not see its writes.
+    ///
+    /// [`Token`]: crate::Token
+    #[must_use]
+    pub fn read_your_writes(mut self, on: bool) -> Self {
+        self.pool.read_your_writes = on;
+        self
+    }
+
+    /// How long a read given a position waits for a replica to replay it before it reads
+    /// on the primary instead (default 200 ms). A replica known to have the position serves
+    /// at once; otherwise the one furthest ahead is asked to wait (MariaDB's
+    /// `MASTER_GTID_WAIT`, PostgreSQL's replay position polled).
+    #[must_use]
+    pub fn read_your_writes_wait(mut self, wait: Duration) -> Self {
+        self.pool.read_your_writes_wait = wait;
+        self
+    }
+
+    /// Replicas whose data is older than this leave the read rotation, and rejoin once
+    /// within half of it (default none). The lag is how long ago the primary last had no
+    /// more than the replica has: an idle primary does not make a current replica look
+    /// stale, and a replica that stopped replaying shows its growing lag. It is measured at
+    /// each health check, so a replica falling behind leaves within `health_check_interval`.
+    #[must_use]
+    pub fn max_replica_lag(mut self, lag: Option<Duration>) -> Self {
+        self.pool.max_replica_lag = lag;
+        self
+    }
+
+    /// Replicas further behind the primary than this leave the read rotation, and rejoin
+    /// once within half of it (default none): WAL bytes on PostgreSQL, transactions on
+    /// MariaDB.
+    #[must_use]
+    pub fn max_replica_behind(mut self, behind: Option<u64>) -> Self {
+        self.pool.max_replica_behind = behind;
         self
     }
 

@@ -51,10 +51,12 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use ::axum::extract::FromRequestParts;
+use ::axum::http::header::{COOKIE, SET_COOKIE};
 use ::axum::http::request::Parts;
-use ::axum::http::{Request, StatusCode};
+use ::axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -64,6 +66,7 @@ use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::seal::Sealed;
 use crate::session::Session;
+use crate::token::Token;
 use crate::topology::Router;
 
 /// A tower layer that gives each request a [`Session`] on `router` and ends it once the
@@ -82,17 +85,79 @@ use crate::topology::Router;
 pub struct SessionLayer {
     router: Router,
     commit_on_success: bool,
+    tokens: Tokens,
 }
+
+/// How a client's token travels between its requests.
+#[derive(Clone, Debug)]
+struct Tokens {
+    /// The cookie's name and lifetime.
+    cookie: Option<(&'static str, Duration)>,
+    /// The header's name, in requests and responses.
+    header: Option<HeaderName>,
+}
+
+/// The token cookie's name, by default.
+pub const TOKEN_COOKIE: &str = "diesel_route_token";
+
+/// The token header's name, by default.
+pub const TOKEN_HEADER: &str = "x-diesel-route-token";
 
 impl SessionLayer {
     /// A session per request on `router`. Without
     /// [`commit_on_success`](Self::commit_on_success), each call's writes commit as the call
     /// ends, and the layer only gives the connections back (rolling back anything left open).
+    ///
+    /// A client's writes are seen by its next requests' reads: a response to a request that
+    /// wrote carries the session's [`Token`](crate::Token) in a cookie
+    /// ([`TOKEN_COOKIE`], for 30 s) and a header ([`TOKEN_HEADER`]), and a request that
+    /// carries either reads on a replica that has replayed those writes, or on the primary.
     pub fn new(router: Router) -> Self {
         Self {
             router,
             commit_on_success: false,
+            tokens: Tokens {
+                cookie: Some((TOKEN_COOKIE, Duration::from_secs(30))),
+                header: Some(HeaderName::from_static(TOKEN_HEADER)),
+            },
         }
+    }
+
+    /// The token cookie's name, and how long after a write it lasts (default
+    /// `diesel_route_token`, 30 s: longer than replicas lag, short enough that a client's
+    /// reads soon spread over replicas again). The cookie is `HttpOnly`, `SameSite=Lax`,
+    /// for the whole site.
+    #[must_use]
+    pub fn token_cookie(mut self, name: &'static str, lifetime: Duration) -> Self {
+        self.tokens.cookie = Some((name, lifetime));
+        self
+    }
+
+    /// The token header's name, read from requests and set on responses (default
+    /// `x-diesel-route-token`), for API clients that keep no cookies: they send back the
+    /// last one they got.
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a valid header name.
+    #[must_use]
+    pub fn token_header(mut self, name: &'static str) -> Self {
+        self.tokens.header = Some(HeaderName::from_static(name));
+        self
+    }
+
+    /// No token cookie.
+    #[must_use]
+    pub fn without_token_cookie(mut self) -> Self {
+        self.tokens.cookie = None;
+        self
+    }
+
+    /// No token header.
+    #[must_use]
+    pub fn without_token_header(mut self) -> Self {
+        self.tokens.header = None;
+        self
     }
 
     /// Runs each request's writes in one transaction per database
@@ -151,12 +216,17 @@ where
         if self.layer.commit_on_success {
             session = session.commit_on_success();
         }
+        for text in self.layer.tokens.given(&request) {
+            session = session.with_token_text(&text);
+        }
+        let given = session.token().clone();
+        let tokens = self.layer.tokens.clone();
         let shared = Arc::new(Mutex::new(session));
         request.extensions_mut().insert(Shared(Arc::clone(&shared)));
         Box::pin(async move {
             let responded = AssertUnwindSafe(inner.call(request)).catch_unwind().await;
             match responded {
-                Ok(Ok(response)) => Ok(end(shared, response).await),
+                Ok(Ok(response)) => Ok(end(shared, response, &given, &tokens).await),
                 Ok(Err(error)) => {
                     roll_back(shared).await;
                     Err(error)
@@ -170,9 +240,58 @@ where
     }
 }
 
+impl Tokens {
+    /// The token texts a request carries, in its cookie and its header.
+    fn given<B>(&self, request: &Request<B>) -> Vec<String> {
+        let headers = request.headers();
+        let mut given = Vec::new();
+        if let Some((name, _)) = self.cookie {
+            let cookies = headers.get_all(COOKIE).iter();
+            let pairs = cookies
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(';'));
+            let values = pairs.filter_map(|pair| pair.trim().split_once('='));
+            given.extend(
+                values
+                    .filter(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_owned()),
+            );
+        }
+        if let Some(header) = &self.header {
+            let values = headers.get_all(header).iter();
+            given.extend(values.map(|value| value.to_str().unwrap_or("!").to_owned()));
+        }
+        given
+    }
+
+    /// Puts `token` on `response`, in the cookie and the header.
+    fn carry(&self, token: &Token, response: &mut Response) {
+        let text = token.to_string();
+        let headers = response.headers_mut();
+        if let Some((name, lifetime)) = self.cookie {
+            let cookie = format!(
+                "{name}={text}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax",
+                lifetime.as_secs()
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.append(SET_COOKIE, value);
+            }
+        }
+        if let (Some(header), Ok(value)) = (&self.header, HeaderValue::from_str(&text)) {
+            headers.insert(header.clone(), value);
+        }
+    }
+}
+
 /// Ends the session after a response: commits on success, rolls back otherwise. A failed
-/// commit turns the response into a 500.
-async fn end(shared: Arc<Mutex<Session>>, mut response: Response) -> Response {
+/// commit turns the response into a 500. A commit that wrote puts the session's token on the
+/// response.
+async fn end(
+    shared: Arc<Mutex<Session>>,
+    mut response: Response,
+    given: &Token,
+    tokens: &Tokens,
+) -> Response {
     let Some(session) = take(shared) else {
         return response;
     };
@@ -185,11 +304,15 @@ async fn end(shared: Arc<Mutex<Session>>, mut response: Response) -> Response {
         tracing::debug!(%connections, commit = succeeded, "the request's session ends");
     }
     let ended = match succeeded {
-        true => session.commit().await,
-        false => session.rollback().await,
+        true => session.commit().await.map(Some),
+        false => session.rollback().await.map(|()| None),
     };
     match ended {
-        Ok(()) => response,
+        Ok(Some(token)) if token != *given => {
+            tokens.carry(&token, &mut response);
+            response
+        }
+        Ok(_) => response,
         Err(error) if succeeded => {
             tracing::error!(%error, "the request's writes could not be committed");
             let status = match error.is_transient() {

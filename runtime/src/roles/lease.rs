@@ -29,6 +29,7 @@ use crate::backend::Last;
 use crate::database::Database;
 use crate::error::Error;
 use crate::server::Server;
+use crate::token::TokenSlot;
 use crate::topology::metrics;
 use crate::topology::{Checkout, Cluster, Pooled};
 
@@ -115,6 +116,8 @@ struct Held<'s, D: Database> {
     in_transaction: bool,
     /// This call ran its statements in a transaction of its own, open or ended.
     transactional: bool,
+    /// The router handle whose token takes the primary's position after a write.
+    token: Option<&'s TokenSlot>,
     /// The connection holds a request session's transaction, begun before this call.
     in_request_transaction: bool,
     /// A guarded read-only transaction is open (a read on the primary).
@@ -151,12 +154,17 @@ impl<'s, D: Database, Role> Lease<'s, D, Role> {
         }
     }
 
+    /// A connection checked out for this call; a write through it takes the primary's
+    /// position into `token` (the router handle's).
     pub(crate) fn checkout(
         conn: Checkout<D::Connection>,
         cluster: &'s Cluster<D>,
+        token: &'s TokenSlot,
         call: &'s CallState,
     ) -> Self {
-        Self::new(Held::new(Conn::Checkout(conn), Some(cluster), false), call)
+        let mut held = Held::new(Conn::Checkout(conn), Some(cluster), false);
+        held.token = Some(token);
+        Self::new(held, call)
     }
 
     pub(crate) fn borrow(conn: &'s mut Pooled<D::Connection>, call: &'s CallState) -> Self {
@@ -247,6 +255,7 @@ impl<D: Database> Lease<'_, D, ForWrite> {
         let result = self.held.settle(result, outcome).await;
         self.finished = true;
         if outcome.is_ok(&result) {
+            Box::pin(self.held.take_position()).await;
             return result;
         }
         if let Some(demoted) = Box::pin(self.held.refused_by_replica()).await {
@@ -324,6 +333,7 @@ impl<'s, D: Database> Held<'s, D> {
             cluster,
             in_transaction: false,
             transactional: false,
+            token: None,
             in_request_transaction,
             guarding: false,
             phase: Phase::Running,
@@ -451,6 +461,23 @@ impl<'s, D: Database> Held<'s, D> {
             cluster.connection_lost(&conn.server);
         }
         lost
+    }
+
+    /// After a write that succeeded, through a router handle: the primary's position, which
+    /// covers the write, into the handle's token, so that its reads see the write (one round
+    /// trip, when the database's `read_your_writes` is on and the call sent anything).
+    async fn take_position(&mut self) {
+        let (Some(cluster), Some(token)) = (self.cluster, self.token) else {
+            return;
+        };
+        let sent = self.pooled().watch.statements() > self.statements_before;
+        if !sent || !cluster.options().read_your_writes {
+            return;
+        }
+        if let Ok(Some(position)) = self.pooled().raw.position().await {
+            token.merge_position(D::KEY, &position);
+            cluster.primary_wrote(&position);
+        }
     }
 
     /// After a failed write: when the server refused it as read-only and says it is a

@@ -6,7 +6,7 @@ use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Instant;
 
 use tokio::time::MissedTickBehavior;
@@ -16,8 +16,10 @@ use crate::config::{DatabaseConfig, PoolOptions, ReadFallback};
 use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::server::{Server, ServerKind, ServerRole};
+use crate::token::Position;
 use crate::topology::Checkout;
 use crate::topology::catalog::Servers;
+use crate::topology::freshness::History;
 use crate::topology::pool::Alarm;
 use crate::topology::readiness::Chain;
 use crate::topology::rotation::Rotation;
@@ -54,6 +56,12 @@ pub(crate) struct Members<C: Backend> {
     unavailable: AtomicU64,
     /// Times the primary changed.
     pub(crate) failovers: AtomicU64,
+    /// The primary's positions, for the replicas' lag.
+    pub(crate) history: std::sync::Mutex<History>,
+    /// Reads given a position; of those, that waited for a replica; that went to the primary.
+    token_reads: AtomicU64,
+    token_waits: AtomicU64,
+    token_primary_reads: AtomicU64,
 }
 
 /// The value of `Members::primary` while no primary is known.
@@ -102,6 +110,10 @@ impl<D: Database> Cluster<D> {
                 read_fallbacks: AtomicU64::new(0),
                 unavailable: AtomicU64::new(0),
                 failovers: AtomicU64::new(0),
+                history: std::sync::Mutex::new(History::default()),
+                token_reads: AtomicU64::new(0),
+                token_waits: AtomicU64::new(0),
+                token_primary_reads: AtomicU64::new(0),
             }),
         })
     }
@@ -170,6 +182,75 @@ impl<C: Backend> Members<C> {
         primary.checkout(Role::Reader).await
     }
 
+    /// A reader that has replayed `wanted` (the position of writes the read must see), or
+    /// any reader without one. A replica in rotation is picked at random, as for any read:
+    /// known to have the position, it serves at once; else it is asked to wait for it, up to
+    /// `read_your_writes_wait` (one round trip when it has it already, after which it is
+    /// known to); if it does not reach it, the read goes to the primary, which has it,
+    /// whatever the fallback policy: the read must see the write. With no replica in
+    /// rotation, the read goes where any would.
+    pub(crate) async fn reader_for(&self, wanted: Option<&Position>) -> Result<Checkout<C>, Error> {
+        let Some(wanted) = wanted.filter(|_| self.has_replicas()) else {
+            return self.reader().await;
+        };
+        self.token_reads.fetch_add(1, Ordering::Relaxed);
+        for _ in 0..self.servers.len() {
+            let Some(replica) = self.pick_replica() else {
+                // No replica in rotation: where any read goes, by the fallback policy.
+                return self.reader().await;
+            };
+            let mut conn = match replica.checkout(Role::Reader).await {
+                Err(error @ (Error::Connect { .. } | Error::Unsupported { .. })) => {
+                    replica.take_out_of_rotation(&Chain(&error));
+                    continue;
+                }
+                other => other?,
+            };
+            if replica.has(wanted) {
+                return Ok(conn);
+            }
+            if self.wait_for(replica, &mut conn, wanted).await {
+                self.token_waits.fetch_add(1, Ordering::Relaxed);
+                return Ok(conn);
+            }
+            break;
+        }
+        self.token_primary_reads.fetch_add(1, Ordering::Relaxed);
+        let primary = self.primary().ok_or(Error::NoServerAvailable {
+            database: self.key,
+            role: Role::Reader,
+        })?;
+        primary.checkout(Role::Reader).await
+    }
+
+    /// Whether `replica` replays `wanted` within `read_your_writes_wait`, asked on `conn`.
+    async fn wait_for(
+        &self,
+        replica: &ServerPools<C>,
+        conn: &mut Checkout<C>,
+        wanted: &Position,
+    ) -> bool {
+        let budget = self.options.read_your_writes_wait;
+        // Dropped while it waits (the call's deadline), the connection is never used again.
+        conn.abandon();
+        let limit = budget + self.options.health_check_timeout;
+        let waited = tokio::time::timeout(limit, Box::pin(conn.raw.wait_for(wanted, budget))).await;
+        let Ok(Ok(reached)) = waited else {
+            return false;
+        };
+        conn.reinstate();
+        if reached {
+            replica.freshness().reached(wanted);
+        }
+        reached
+    }
+
+    /// A write committed: the primary is at `position` now.
+    pub(crate) fn primary_wrote(&self, position: &Position) {
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        history.record(Instant::now(), position);
+    }
+
     /// The server a read would go to now, without checking a connection out.
     pub(crate) fn pick_reader(&self) -> Result<&Arc<Server>, Error> {
         match self.pick_replica() {
@@ -186,6 +267,9 @@ impl<C: Backend> Members<C> {
             failovers: self.failovers.load(Ordering::Relaxed),
             read_fallbacks: self.read_fallbacks.load(Ordering::Relaxed),
             unavailable: self.unavailable.load(Ordering::Relaxed),
+            reads_with_token: self.token_reads.load(Ordering::Relaxed),
+            reads_waited_for_token: self.token_waits.load(Ordering::Relaxed),
+            reads_on_primary_for_token: self.token_primary_reads.load(Ordering::Relaxed),
             servers: self.servers.iter().map(|server| server.stats()).collect(),
         }
     }
@@ -306,8 +390,9 @@ async fn maintenance<C: Backend>(members: Weak<Members<C>>, slot: usize) {
         let server = Arc::clone(&members.servers[slot]);
         if tick >= next_health {
             next_health = tick + options.health_check_interval;
-            let role = server.observe().await;
-            members.observed(&server, role).await;
+            members.sample_primary(&server).await;
+            let health = server.observe().await;
+            members.observed(&server, health).await;
         }
         let keepalive = next_keepalive.is_some_and(|due| tick >= due);
         if keepalive {

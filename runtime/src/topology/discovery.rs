@@ -23,10 +23,11 @@ use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Health};
 use crate::error::{Error, Role};
 use crate::server::ServerRole;
 use crate::topology::cluster::{Members, NO_PRIMARY};
+use crate::topology::metrics;
 use crate::topology::server::ServerPools;
 
 impl<C: Backend> Members<C> {
@@ -47,13 +48,15 @@ impl<C: Backend> Members<C> {
         *last = Some(Instant::now());
         self.primary_in_doubt.store(false, Ordering::Release);
         let asked = self.servers.iter().map(|server| server.observe());
-        let roles = futures_util::future::join_all(asked).await;
+        let answers = futures_util::future::join_all(asked).await;
+        let roles: Vec<ServerRole> = answers.iter().map(|health| health.role).collect();
         for (server, role) in self.servers.iter().zip(&roles) {
             server.became(*role);
         }
         let found = self.choose_primary(&roles);
-        for (server, role) in self.servers.iter().zip(&roles) {
-            self.place(server, *role);
+        let seen = Instant::now();
+        for (server, health) in self.servers.iter().zip(answers) {
+            self.record(server, health, seen);
         }
         found
     }
@@ -94,14 +97,14 @@ impl<C: Backend> Members<C> {
         self.known_primary()
     }
 
-    /// What a health check saw of `server`: its role recorded, and a discovery when that
-    /// contradicts what the cluster believes.
-    pub(crate) async fn observed(&self, server: &Arc<ServerPools<C>>, role: ServerRole) {
-        server.became(role);
+    /// What a health check saw of `server`: its role and position recorded, and a
+    /// discovery when the role contradicts what the cluster believes.
+    pub(crate) async fn observed(&self, server: &Arc<ServerPools<C>>, health: Health) {
+        server.became(health.role);
         let is_primary = self
             .primary()
             .is_some_and(|primary| primary.slot == server.slot);
-        let contradicts = match role {
+        let contradicts = match health.role {
             ServerRole::Primary => !is_primary,
             ServerRole::Replica | ServerRole::Detached => is_primary,
             ServerRole::Down => false,
@@ -110,15 +113,30 @@ impl<C: Backend> Members<C> {
             // The answer stands either way; the discovery's error is the writes' to see.
             let _ = self.discover(Instant::now()).await;
         } else {
-            self.place(server, role);
+            self.record(server, health, Instant::now());
+        }
+    }
+
+    /// Before a replica's health check: the primary's position now, so that the replica's
+    /// lag is measured against a sample no older than the check.
+    pub(crate) async fn sample_primary(&self, replica: &Arc<ServerPools<C>>) {
+        let Some(primary) = self
+            .primary()
+            .filter(|primary| primary.slot != replica.slot)
+        else {
+            return;
+        };
+        if let Some(position) = primary.position_now().await {
+            self.primary_wrote(&position);
         }
     }
 
     /// After a write `server` refused as read-only: whether the server is a replica now (a
     /// failover demoted it), in which case writes look for the new primary.
     pub(crate) async fn write_refused(&self, server: &Arc<ServerPools<C>>) -> bool {
-        let role = server.observe().await;
-        self.observed(server, role).await;
+        let health = server.observe().await;
+        let role = health.role;
+        self.observed(server, health).await;
         matches!(role, ServerRole::Replica | ServerRole::Detached)
     }
 
@@ -140,19 +158,56 @@ impl<C: Backend> Members<C> {
         self.primary_in_doubt.load(Ordering::Acquire)
     }
 
+    /// Records what `server` was seen to be at `seen`: the primary's position goes in the
+    /// history, a replica's is judged against it; then the server's place in the rotation.
+    fn record(&self, server: &Arc<ServerPools<C>>, health: Health, seen: Instant) {
+        let is_primary = self
+            .primary()
+            .is_some_and(|primary| primary.slot == server.slot);
+        match (health.role, &health.position) {
+            (ServerRole::Primary, Some(position)) if is_primary => {
+                self.history
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .record(seen, position);
+                server.freshness().position = Some(position.clone());
+            }
+            (ServerRole::Replica | ServerRole::Detached, _) => {
+                let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut freshness = server.freshness();
+                freshness.judge(health.position, seen, &history, &self.options);
+                if let Some(lag) = freshness.lag {
+                    metrics::replica_lag(&server.server, lag);
+                }
+            }
+            _ => {}
+        }
+        self.place(server, health.role);
+    }
+
     /// Puts `server` in the read rotation or takes it out, for what it is. A detached
     /// replica serves reads only while no primary is up (its primary restarting, say): then
-    /// no server has newer data.
+    /// no server has newer data. A replica beyond the database's maximum lag is out until it
+    /// catches up.
     fn place(&self, server: &Arc<ServerPools<C>>, role: ServerRole) {
         let primary_up = self
             .primary()
             .is_some_and(|primary| primary.server.role() == ServerRole::Primary);
+        let stale = server.freshness().stale;
         match role {
+            ServerRole::Replica | ServerRole::Detached if stale => {
+                let why = server.freshness().why_stale(&self.options);
+                server.leave_rotation(&why);
+            }
             ServerRole::Replica => self.join(server),
             ServerRole::Detached if !primary_up => self.join(server),
             ServerRole::Detached => server.leave_rotation(&"it replicates from no primary"),
             ServerRole::Primary => server.leave_rotation(&"it is a primary"),
-            ServerRole::Down => server.take_out_of_rotation(&"no answer to its health check"),
+            ServerRole::Down => {
+                let why = server.why_out.get();
+                let why = why.as_deref().unwrap_or("no answer to its health check");
+                server.take_out_of_rotation(&why);
+            }
         }
     }
 

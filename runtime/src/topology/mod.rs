@@ -4,6 +4,7 @@
 mod catalog;
 mod cluster;
 mod discovery;
+mod freshness;
 pub(crate) mod metrics;
 #[cfg(feature = "migrations")]
 mod migrations;

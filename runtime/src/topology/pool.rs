@@ -120,6 +120,14 @@ impl<C: Backend> Pooled<C> {
         }
     }
 
+    /// Undoes [`abandon`](Self::abandon), for code that abandons a connection while it
+    /// waits on it, and got its answer.
+    pub(crate) fn reinstate(&mut self) {
+        if self.fate == Fate::Abandoned {
+            self.fate = Fate::Usable;
+        }
+    }
+
     /// Why it must not be used again, if it must not.
     pub(crate) fn fate(&self) -> Fate {
         self.fate

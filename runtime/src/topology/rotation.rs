@@ -42,7 +42,12 @@ impl Rotation {
 
     /// A replica in rotation, uniformly at random.
     pub(crate) fn pick(&self) -> Option<usize> {
-        let mut bits = self.0.load(Ordering::Relaxed);
+        self.pick_among(u64::MAX)
+    }
+
+    /// A replica in rotation and among `candidates` (bits), uniformly at random.
+    pub(crate) fn pick_among(&self, candidates: u64) -> Option<usize> {
+        let mut bits = self.0.load(Ordering::Relaxed) & candidates;
         let count = bits.count_ones();
         if count == 0 {
             return None;

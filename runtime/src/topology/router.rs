@@ -1,5 +1,6 @@
 //! The router: every declared database's cluster, built from code or from the environment.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use crate::config::{DatabaseConfig, Setting};
 use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::server::Server;
+use crate::token::{Token, TokenSlot};
 use crate::topology::stats::Stats;
 use crate::topology::watchdog::{self, Deadline, Watchdog};
 use crate::topology::{AnyCluster, Catalog, Cluster, Declared};
@@ -42,6 +44,10 @@ pub struct Router {
     maintenance: Arc<Once>,
     /// The calls' deadlines (see `watchdog.rs`).
     watchdog: Arc<Watchdog>,
+    /// This handle's token: where its writes reached, for its reads to see them.
+    pub(crate) token: TokenSlot,
+    /// Token text that did not parse, across handles.
+    tokens_ignored: Arc<AtomicU64>,
 }
 
 impl Router {
@@ -76,7 +82,42 @@ impl Router {
                 .iter()
                 .map(|cluster| cluster.stats())
                 .collect(),
+            tokens_ignored: self.tokens_ignored.load(Ordering::Relaxed),
         }
+    }
+
+    /// Where the writes made through this handle reached, with the token it was given: give
+    /// it to a later session ([`Session::with_token`](crate::Session::with_token)), or
+    /// another handle, and its reads see those writes. Empty until a write (or with
+    /// `read_your_writes(false)`).
+    pub fn token(&self) -> Token {
+        self.token.get()
+    }
+
+    /// This handle, its reads seeing the writes `token` covers (merged with its own).
+    #[must_use]
+    pub fn with_token(self, token: &Token) -> Self {
+        self.token.merge(token);
+        self
+    }
+
+    /// [`with_token`](Self::with_token) for the token's text form, from a cookie, a header
+    /// or a job's payload. Text that does not parse is ignored (and counted in
+    /// [`Stats::tokens_ignored`]): a mangled or forged token never fails a request.
+    #[must_use]
+    pub fn with_token_text(self, text: &str) -> Self {
+        match Token::parse(text) {
+            Some(token) => self.with_token(&token),
+            None => {
+                self.token_ignored();
+                self
+            }
+        }
+    }
+
+    /// Counts token text that did not parse.
+    pub(crate) fn token_ignored(&self) {
+        self.tokens_ignored.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Drops every pooled connection of every database; new ones are opened on demand. For
@@ -228,6 +269,8 @@ impl RouterBuilder {
             clusters: clusters.into(),
             maintenance: Arc::new(Once::new()),
             watchdog: Arc::new(Watchdog::new(shortest)),
+            token: TokenSlot::default(),
+            tokens_ignored: Arc::new(AtomicU64::new(0)),
         };
         router.start_maintenance();
         router.keep_watchdog();

@@ -7,10 +7,12 @@ use std::time::Instant;
 
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::backend::{Backend, Watch};
+use crate::backend::{Backend, Health, Watch};
 use crate::config::PoolOptions;
 use crate::error::{BoxError, Error, Role};
 use crate::server::{Server, ServerRole};
+use crate::token::Position;
+use crate::topology::freshness::Freshness;
 use crate::topology::metrics;
 use crate::topology::pool::{Alarm, Checkout, Pool};
 use crate::topology::readiness::{Chain, Why};
@@ -40,6 +42,8 @@ pub(crate) struct ServerPools<C: Backend> {
     unusable: OnceCell<Option<&'static str>>,
     /// When that was last asked without an answer.
     unusable_asked: std::sync::Mutex<Option<Instant>>,
+    /// Its position and lag, from its health checks.
+    freshness: std::sync::Mutex<Freshness>,
 }
 
 /// Why a server behind PgBouncer in transaction mode is refused.
@@ -68,6 +72,7 @@ impl<C: Backend> ServerPools<C> {
             probe: Mutex::new(None),
             unusable: OnceCell::new(),
             unusable_asked: std::sync::Mutex::new(None),
+            freshness: std::sync::Mutex::new(Freshness::default()),
             server,
         }
     }
@@ -137,6 +142,7 @@ impl<C: Backend> ServerPools<C> {
             .into_iter()
             .map(Pool::stats)
             .filter(|stats| stats.role == Role::Reader || self.may_write() || stats.checkouts > 0);
+        let freshness = self.freshness().clone();
         ServerStats {
             server: self.server.name(),
             url: self.server.url().to_string(),
@@ -144,6 +150,9 @@ impl<C: Backend> ServerPools<C> {
             in_rotation: self.in_rotation(),
             why_out_of_rotation: (!self.in_rotation()).then(|| self.why_out.get()).flatten(),
             ejections: self.ejections.load(Ordering::Relaxed),
+            position: freshness.position.as_ref().map(ToString::to_string),
+            lag_ms: freshness.lag.map(|lag| lag.as_secs_f64() * 1e3),
+            behind: freshness.behind,
             pools: pools.collect(),
         }
     }
@@ -191,24 +200,60 @@ impl<C: Backend> ServerPools<C> {
         }
     }
 
-    /// Asks the server what it is, on the health check's connection, within the health
-    /// check's timeout: a server that does not answer in time (frozen, down) is `Down`.
-    pub(crate) async fn observe(&self) -> ServerRole {
+    /// Asks the server what it is and where its data stands, on the health check's
+    /// connection, within the health check's timeout: a server that does not answer in time
+    /// (frozen, down) is `Down`.
+    pub(crate) async fn observe(&self) -> Health {
         let mut probe = self.probe.lock().await;
         let limit = self.options.health_check_timeout;
-        match tokio::time::timeout(limit, role_of(&mut probe, &self.server)).await {
-            Ok(Ok(role)) => role,
+        match tokio::time::timeout(limit, health_of(&mut probe, &self.server)).await {
+            Ok(Ok(health)) => health,
             Ok(Err(error)) => {
                 tracing::debug!(server = %self.server, %error, "health check failed");
                 self.why_out.set(&self.server, &Chain(&*error));
                 *probe = None;
-                ServerRole::Down
+                Health::of(ServerRole::Down)
             }
             Err(_elapsed) => {
+                let why = format!("no answer to its health check within {limit:?}");
+                self.why_out.set(&self.server, &why);
                 *probe = None;
-                ServerRole::Down
+                Health::of(ServerRole::Down)
             }
         }
+    }
+
+    /// The primary's position now, on the health check's connection (no answer in time:
+    /// none).
+    pub(crate) async fn position_now(&self) -> Option<Position> {
+        let limit = self.options.health_check_timeout;
+        let asked = async {
+            let mut probe = self.probe.lock().await;
+            let conn = probe.as_mut()?;
+            match Box::pin(conn.position()).await {
+                Ok(position) => position,
+                Err(_) => {
+                    *probe = None;
+                    None
+                }
+            }
+        };
+        tokio::time::timeout(limit, asked).await.ok().flatten()
+    }
+
+    /// What is known of the server's data.
+    pub(crate) fn freshness(&self) -> std::sync::MutexGuard<'_, Freshness> {
+        self.freshness
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the server is known to have replayed `position`.
+    pub(crate) fn has(&self, position: &Position) -> bool {
+        self.freshness()
+            .position
+            .as_ref()
+            .is_some_and(|known| known.covers(position))
     }
 
     /// Records that the server is `role` now; when that changed, drops its pools' connections
@@ -251,24 +296,21 @@ impl<C: Backend> ServerPools<C> {
     }
 }
 
-/// Asks the server's role on the probe connection; when that connection is dead (its
+/// Asks the server's health on the probe connection; when that connection is dead (its
 /// session killed, the server restarted), on a fresh one, so that the probe's own death does
 /// not make a healthy server look down.
-async fn role_of<C: Backend>(
-    probe: &mut Option<C>,
-    server: &Server,
-) -> Result<ServerRole, BoxError> {
+async fn health_of<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<Health, BoxError> {
     if let Some(conn) = probe.as_mut() {
-        if let Ok(role) = Box::pin(conn.role()).await {
-            return Ok(role);
+        if let Ok(health) = Box::pin(conn.health()).await {
+            return Ok(health);
         }
         *probe = None;
     }
     let watch = Arc::new(Watch::default());
     let mut conn = Box::pin(C::connect(server.url(), Role::Reader, &watch)).await?;
-    let role = Box::pin(conn.role()).await?;
+    let health = Box::pin(conn.health()).await?;
     *probe = Some(conn);
-    Ok(role)
+    Ok(health)
 }
 
 /// Pings the probe connection; when it is dead (its session killed, the server restarted),

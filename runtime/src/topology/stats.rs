@@ -19,6 +19,8 @@ use crate::topology::metrics::PoolMetrics;
 pub struct Stats {
     /// One entry per declared database.
     pub databases: Vec<DatabaseStats>,
+    /// Token text that did not parse (a cookie or header mangled or forged), ignored.
+    pub tokens_ignored: u64,
 }
 
 impl Stats {
@@ -48,7 +50,15 @@ pub struct DatabaseStats {
     /// Calls that failed with [`Error::NoServerAvailable`]: no replica in rotation and a
     /// fallback policy that forbids the primary.
     pub unavailable: u64,
-    /// The primary first, then the replicas.
+    /// Reads given a position to honour (a token, or the router handle's or session's own
+    /// writes).
+    pub reads_with_token: u64,
+    /// Of those, reads that waited for a replica to replay the position.
+    pub reads_waited_for_token: u64,
+    /// Of those, reads sent to the primary: no replica replayed the position in time (or
+    /// ever: a forged token).
+    pub reads_on_primary_for_token: u64,
+    /// The configured primary (or its candidates) first, then the replicas.
     pub servers: Vec<ServerStats>,
 }
 
@@ -77,6 +87,15 @@ pub struct ServerStats {
     pub why_out_of_rotation: Option<String>,
     /// How many times it was taken out of the rotation.
     pub ejections: u64,
+    /// Where its data stands, as the server writes it (PostgreSQL's `16/B374D848`,
+    /// MariaDB's `0-1-234`): a primary's written position, a replica's replayed one.
+    pub position: Option<String>,
+    /// A replica's lag at its last health check, in milliseconds: how long before it the
+    /// primary last had no more than the replica (0 when it has all the primary had).
+    pub lag_ms: Option<f64>,
+    /// How far a replica is behind the primary's last known position: WAL bytes
+    /// (PostgreSQL) or transactions (MariaDB).
+    pub behind: Option<u64>,
     /// Its pools: the reader pool, and on the primary the writer pool.
     pub pools: Vec<PoolStats>,
 }
