@@ -76,7 +76,7 @@ mod config;
 mod database;
 mod error;
 pub mod prelude;
-mod query;
+pub mod query;
 mod roles;
 mod seal;
 mod server;
@@ -99,12 +99,12 @@ pub use crate::backend::MysqlConnection;
 pub use crate::backend::PgConnection;
 #[cfg(feature = "sqlite")]
 pub use crate::backend::SqliteConnection;
-pub use crate::call::source::{ReadSource, WriteSource};
+pub use crate::call::source::{ReadSource, ReadsOnly, WriteSource};
 pub use crate::config::{DatabaseConfig, ReadFallback};
 pub use crate::database::Database;
 pub use crate::error::{BoxError, Error, Result, Role};
-pub use crate::query::{InDatabase, RawSql, ReadQuery, RunQueryDsl, raw_read, raw_write};
-pub use crate::roles::{Reader, TypedConnection, Writer};
+pub use crate::query::{InDatabase, RawSql, RunQueryDsl, raw_read, raw_write};
+pub use crate::roles::{Reader, RouteReturn, TypedConnection, Writer};
 pub use crate::server::Server;
 pub use crate::session::Session;
 pub use crate::topology::{

@@ -115,12 +115,12 @@ fn skip_block_comment(mut rest: &str) -> &str {
             return "";
         };
         let (_, after) = rest.split_at(at);
-        if after.starts_with("*/") {
+        if let Some(past) = after.strip_prefix("*/") {
             depth -= 1;
-            rest = &after[2..];
-        } else if after.starts_with("/*") {
+            rest = past;
+        } else if let Some(past) = after.strip_prefix("/*") {
             depth += 1;
-            rest = &after[2..];
+            rest = past;
         } else {
             rest = &after[1..];
         }
