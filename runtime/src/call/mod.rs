@@ -1,5 +1,10 @@
 //! A routed call: where its connection comes from (its [source](source)), its trace span,
 //! and the arguments a read keeps to run again. Generated code drives it.
+//!
+//! A read call runs with its function's name in a task-local: a write call started while it
+//! is set (through a router or session the read function holds, which the types cannot
+//! stop) is refused before it checks a connection out, naming both functions. A read may
+//! run twice, and must not write.
 
 pub(crate) mod retry;
 pub(crate) mod source;
@@ -10,6 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use futures_util::FutureExt;
 
 use self::source::{Origin, ReadSource, Via, WriteSource};
@@ -20,10 +26,16 @@ use crate::roles::{ReadLease, WriteLease};
 use crate::seal::Sealed;
 use crate::server::Server;
 
+tokio::task_local! {
+    /// The read function running in this task, while its body runs.
+    static READING: &'static str;
+}
+
 /// One call of a routed function: its trace span, the checkout recorded in it, and its
 /// deadline.
 #[doc(hidden)]
 pub struct RouteCall<D: Database> {
+    function: &'static str,
     span: tracing::Span,
     role: Role,
     /// The deadline of each attempt; `None` for a call on a connection its caller holds,
@@ -87,6 +99,7 @@ impl<D: Database> RouteCall<D> {
             _ => route_span!(),
         };
         Self {
+            function,
             span,
             role,
             deadline,
@@ -120,7 +133,7 @@ impl<D: Database> RouteCall<D> {
                     .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
                 ReadLease::checkout(conn, cluster, state)
             }
-            Origin(Via::Held(conn)) => ReadLease::borrow(conn, state),
+            Origin(Via::Held(conn) | Via::HeldByReader(conn)) => ReadLease::borrow(conn, state),
             Origin(Via::Session(session)) => session.read_lease::<D>(state).await?,
         };
         self.record(lease.server(), started);
@@ -136,6 +149,14 @@ impl<D: Database> RouteCall<D> {
         &'s self,
         source: &'s mut (dyn WriteSource<D> + Send),
     ) -> Result<WriteLease<'s, D>, Error> {
+        if let Ok(reader) = READING.try_with(|reader| *reader) {
+            return Err(refused(format!(
+                "the write function `{}` was called while the read function `{reader}` runs: \
+                 a read may run twice, and its writes with it; call `{}` from a \
+                 `#[route(write)]` function",
+                self.function, self.function,
+            )));
+        }
         let started = self.started();
         let state = &self.state;
         let mut lease = match source.write_origin(Sealed(())) {
@@ -148,6 +169,12 @@ impl<D: Database> RouteCall<D> {
                 WriteLease::checkout(conn, cluster, state)
             }
             Origin(Via::Held(conn)) => WriteLease::borrow(conn, state),
+            Origin(Via::HeldByReader(_)) => {
+                return Err(refused(format!(
+                    "the write function `{}` was given a reader's connection",
+                    self.function,
+                )));
+            }
             Origin(Via::Session(session)) => session.write_lease::<D>(state).await?,
         };
         self.record(lease.server(), started);
@@ -166,6 +193,7 @@ impl<D: Database> RouteCall<D> {
     where
         F: Future<Output = Finished<R>> + 'c,
     {
+        let attempt = READING.scope(self.function, attempt);
         self.within_deadline(attempt).map(move |ended| match ended {
             Ok(finished) => finished,
             Err(_) if may_retry => Finished::Retry,
@@ -219,6 +247,14 @@ impl<D: Database> RouteCall<D> {
         }
         self.span.record("wait_us", wait);
     }
+}
+
+/// A write refused before any statement was sent.
+fn refused(why: String) -> Error {
+    Error::ReadOnly(DieselError::DatabaseError(
+        DatabaseErrorKind::ReadOnlyTransaction,
+        Box::new(why),
+    ))
 }
 
 pin_project_lite::pin_project! {
