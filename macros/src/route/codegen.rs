@@ -8,11 +8,12 @@
 //! it point at the user's code.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Pat, PatIdent, ReturnType};
 
 use super::args::{Role, RouteArgs};
-use super::validate::Routed;
+use super::validate::{Routed, SourceParam, source_type};
 
 /// What the generated body refers to.
 struct Parts<'a> {
@@ -26,7 +27,7 @@ struct Parts<'a> {
 pub(crate) fn generate(args: &RouteArgs, function: &ItemFn, routed: &Routed) -> TokenStream {
     let private = crate::crate_path::private(args.crate_path.as_ref());
     let typed = &routed.typed;
-    let database = quote!(<#typed as #private::TypedConnection>::Database);
+    let database = quote_spanned!(typed.span()=> <#typed as #private::TypedConnection>::Database);
     let parts = Parts {
         args,
         function,
@@ -64,8 +65,9 @@ fn signature(parts: &Parts<'_>) -> (syn::Signature, Vec<Kept>) {
     let mut kept = Vec::new();
     for (index, input) in sig.inputs.iter_mut().enumerate() {
         let FnArg::Typed(param) = input else { continue };
-        if index == 0 {
-            param.ty = syn::parse_quote!(&mut (dyn #source + ::core::marker::Send));
+        if index == parts.routed.index {
+            let span = param.ty.span();
+            param.ty = syn::parse_quote_spanned!(span=> &mut (dyn #source + ::core::marker::Send));
         } else if parts.args.role == Role::Read {
             kept.push(Kept::take(param, index));
         }
@@ -81,6 +83,8 @@ struct Kept {
     name: Ident,
     /// The `Arg` holding it.
     holder: Ident,
+    /// A router or session: the body sees a read-only view of it.
+    source: Option<SourceParam>,
 }
 
 impl Kept {
@@ -97,11 +101,51 @@ impl Kept {
             _ => hidden(&format!("param{index}")),
         };
         *param.pat = syn::parse_quote!(#name);
+        let source = match &pattern {
+            Pat::Ident(PatIdent {
+                by_ref: None,
+                subpat: None,
+                ..
+            }) => source_type(&param.ty),
+            _ => None,
+        };
         Self {
             pattern,
             name,
             holder: hidden(&format!("arg{index}")),
+            source,
         }
+    }
+
+    /// The binding of one attempt: the argument given again, and, for a router or session,
+    /// its read-only view under the parameter's name, so that passing it to a write
+    /// function does not compile.
+    fn bind(&self, private: &TokenStream) -> TokenStream {
+        let Self {
+            pattern, holder, ..
+        } = self;
+        let given = quote! {
+            let ::core::option::Option::Some(#pattern) = (&#holder).next() else {
+                ::core::unreachable!("an argument that cannot be given again is never retried")
+            };
+        };
+        let Pat::Ident(PatIdent { ident, .. }) = pattern else {
+            return given;
+        };
+        let source = hidden(&format!("source_{ident}"));
+        let view = match self.source {
+            None => return given,
+            Some(SourceParam::Borrowed) => quote! {
+                let mut #source = #private::ReadsOnly::new(#ident);
+                let #ident = &mut #source;
+            },
+            Some(SourceParam::Owned) => quote! {
+                let mut #source = #ident;
+                #[allow(unused_mut)]
+                let mut #ident = #private::ReadsOnly::new(&mut #source);
+            },
+        };
+        quote!(#given #view)
     }
 }
 
@@ -118,15 +162,27 @@ fn call(parts: &Parts<'_>, body: &TokenStream) -> TokenStream {
         Role::Write => quote!(write),
     };
     let fake_return = fake_return(&parts.function.sig.output);
+    let new_outcome = new_outcome(private, &parts.function.sig.output);
     quote! {
         let #call = #private::RouteCall::<#database>::#open(#name, &*#conn);
         let #span = #call.span();
         #private::Instrument::instrument(async move {
             #fake_return
-            let #outcome = #private::Outcome::new();
+            let #outcome = #new_outcome;
             #body
         }, #span)
         .await
+    }
+}
+
+/// The call's `Outcome`, which requires the return type to be a `Result` whose error takes
+/// a `diesel_route::Error`; spanned on the return type, where a wrong one is reported.
+fn new_outcome(private: &TokenStream, output: &ReturnType) -> TokenStream {
+    match output {
+        ReturnType::Type(_, ty) if !ty.to_token_stream().to_string().contains("impl ") => {
+            quote_spanned!(ty.span()=> <#ty as #private::RouteReturn>::outcome())
+        }
+        _ => quote!(#private::Outcome::new()),
     }
 }
 
@@ -181,16 +237,7 @@ fn read_body(parts: &Parts<'_>, kept: &[Kept]) -> TokenStream {
         let Kept { name, holder, .. } = kept;
         quote!(let #holder = #private::Arg::new(#name);)
     });
-    let bindings = kept.iter().map(|kept| {
-        let Kept {
-            pattern, holder, ..
-        } = kept;
-        quote! {
-            let ::core::option::Option::Some(#pattern) = (&#holder).next() else {
-                ::core::unreachable!("an argument that cannot be given again is never retried")
-            };
-        }
-    });
+    let bindings = kept.iter().map(|kept| kept.bind(private));
     let repeatable_args = kept.iter().map(|kept| {
         let holder = &kept.holder;
         quote!(&& (&#holder).repeatable())
@@ -247,10 +294,13 @@ fn run_body(parts: &Parts<'_>, typed: &TokenStream) -> TokenStream {
     let conn_type = &parts.routed.conn_type;
     let fake_return = fake_return(&parts.function.sig.output);
     let block = &parts.function.block;
+    // A method's body borrows `self` again on each attempt: an `async move` block would
+    // move a `&mut self` into the first.
+    let capture = (!parts.routed.method).then(|| quote!(move));
     quote! {
         {
             let #lease = &mut #lease;
-            async move {
+            async #capture {
                 #fake_return
                 let #conn: #conn_type = &mut #lease.#typed();
                 #block
