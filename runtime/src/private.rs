@@ -12,7 +12,8 @@ pub use crate::error::{Error, Role};
 pub use crate::query::{InDatabase, SameDatabase};
 pub use crate::roles::lease::{Finished, Outcome, RouteResult};
 pub use crate::roles::{
-    BatchExecuteOnReader, ReadLease, Reader, RouteReturn, TypedConnection, WriteLease, Writer,
+    BatchExecuteOnReader, ReadLease, Reader, Returns, RouteReturn, Settled, TypedConnection,
+    WriteLease, Writer, settled,
 };
 pub use crate::seal::Sealed;
 pub use crate::server::Server;

@@ -97,14 +97,15 @@ impl Parsed {
     }
 
     fn set_role(&mut self, role: Role, meta: &Meta, errors: &mut Errors) {
-        match self.role.replace(role) {
+        // The first role given stands: a second one is reported, not taken.
+        match self.role {
             Some(earlier) if earlier != role => errors.push(
                 meta,
                 "a routed function is either `read` or `write`, not both\n\
                  help: a `write` function can call `read` functions with its writer",
             ),
             Some(_) => errors.push(meta, format!("`{}` is given twice", role.keyword())),
-            None => {}
+            None => self.role = Some(role),
         }
     }
 

@@ -149,29 +149,25 @@ impl Kept {
     }
 }
 
-/// The span around the call, and the `Outcome` of its return type.
+/// The call: its span, the `Outcome` of its return type, then the attempts.
 fn call(parts: &Parts<'_>, body: &TokenStream) -> TokenStream {
     let Parts {
         private, database, ..
     } = parts;
-    let [call, span, outcome] = ["call", "span", "outcome"].map(hidden);
+    let [call, span, outcome, settling] = ["call", "span", "outcome", "settling"].map(hidden);
     let name = parts.function.sig.ident.to_string();
     let conn = &parts.routed.conn;
     let open = match parts.args.role {
         Role::Read => quote!(read),
         Role::Write => quote!(write),
     };
-    let fake_return = fake_return(&parts.function.sig.output);
     let new_outcome = new_outcome(private, &parts.function.sig.output);
     quote! {
         let #call = #private::RouteCall::<#database>::#open(#name, &*#conn);
         let #span = #call.span();
-        #private::Instrument::instrument(async move {
-            #fake_return
-            let #outcome = #new_outcome;
-            #body
-        }, #span)
-        .await
+        let #outcome = #new_outcome;
+        let #settling = #private::Outcome::<#private::Settled>::new();
+        #body
     }
 }
 
@@ -182,26 +178,41 @@ fn new_outcome(private: &TokenStream, output: &ReturnType) -> TokenStream {
         ReturnType::Type(_, ty) if !ty.to_token_stream().to_string().contains("impl ") => {
             quote_spanned!(ty.span()=> <#ty as #private::RouteReturn>::outcome())
         }
-        _ => quote!(#private::Outcome::new()),
+        _ => quote!(<_ as #private::RouteReturn>::outcome()),
     }
 }
 
 /// Checks the writer out, runs the body once, settles; all within the call's deadline.
 fn write_body(parts: &Parts<'_>) -> TokenStream {
-    let [call, lease, error, outcome, result] =
-        ["call", "lease", "error", "outcome", "result"].map(hidden);
-    let conn = &parts.routed.conn;
-    let run = start_and_run(parts, &quote!(writer));
+    let [call, span, outcome, settling, result, attempt_future] = [
+        "call",
+        "span",
+        "outcome",
+        "settling",
+        "result",
+        "attempt_future",
+    ]
+    .map(hidden);
+    let private = &parts.private;
+    let attempt = attempt(
+        parts,
+        &quote!(write_lease),
+        &quote!(writer),
+        &TokenStream::new(),
+    );
     quote! {
-        #call.attempt_write(&#outcome, async {
-            let mut #lease = match #call.write_lease(&mut *#conn).await {
-                ::core::result::Result::Ok(#lease) => #lease,
-                ::core::result::Result::Err(#error) => return #outcome.failed(#error),
-            };
-            #run
-            #lease.finish(#result, &#outcome).await
-        })
-        .await
+        let mut #result = ::core::option::Option::None;
+        let #attempt_future = {
+            let #attempt_future = #attempt;
+            let #attempt_future = ::core::pin::pin!(#attempt_future);
+            let #attempt_future: ::core::pin::Pin<
+                &mut (dyn ::core::future::Future<Output = #private::Settled> + ::core::marker::Send),
+            > = #attempt_future;
+            #call
+                .attempt_write(&#settling, #private::Instrument::instrument(#attempt_future, #span))
+                .await
+        };
+        #outcome.resolve(#attempt_future, #result)
     }
 }
 
@@ -211,28 +222,29 @@ fn write_body(parts: &Parts<'_>) -> TokenStream {
 fn read_body(parts: &Parts<'_>, kept: &[Kept]) -> TokenStream {
     let [
         call,
-        lease,
-        error,
+        span,
         outcome,
+        settling,
         result,
-        attempt,
+        attempt_number,
         repeatable,
         may_retry,
         finished,
+        attempt_future,
     ] = [
         "call",
-        "lease",
-        "error",
+        "span",
         "outcome",
+        "settling",
         "result",
         "attempt",
         "repeatable",
         "may_retry",
         "finished",
+        "attempt_future",
     ]
     .map(hidden);
     let private = &parts.private;
-    let conn = &parts.routed.conn;
     let holders = kept.iter().map(|kept| {
         let Kept { name, holder, .. } = kept;
         quote!(let #holder = #private::Arg::new(#name);)
@@ -242,47 +254,109 @@ fn read_body(parts: &Parts<'_>, kept: &[Kept]) -> TokenStream {
         let holder = &kept.holder;
         quote!(&& (&#holder).repeatable())
     });
-    let run = start_and_run(parts, &quote!(reader));
+    let attempt = attempt(
+        parts,
+        &quote!(read_lease),
+        &quote!(reader),
+        &quote!(#private::Finished::Done),
+    );
     quote! {
         #[allow(unused_imports)]
         use #private::{ArgClone as _, ArgOnce as _};
         #(#holders)*
         let #repeatable = true #(#repeatable_args)*;
-        let mut #attempt = 0_u32;
+        let mut #attempt_number = 0_u32;
         loop {
-            #attempt += 1;
-            let #may_retry = #repeatable && #attempt == 1;
+            #attempt_number += 1;
+            let #may_retry = #repeatable && #attempt_number == 1;
             #(#bindings)*
-            let #finished = #call.attempt_read(&#outcome, #may_retry, async {
-                let mut #lease = match #call.read_lease(&mut *#conn).await {
-                    ::core::result::Result::Ok(#lease) => #lease,
-                    ::core::result::Result::Err(#error) => {
-                        return #private::Finished::Done(#outcome.failed(#error));
-                    }
-                };
-                #run
-                #lease.finish(#result, &#outcome, #may_retry).await
-            })
-            .await;
+            let mut #result = ::core::option::Option::None;
+            let #finished = {
+                let #attempt_future = #attempt;
+                let #attempt_future = ::core::pin::pin!(#attempt_future);
+                let #attempt_future: ::core::pin::Pin<
+                    &mut (dyn ::core::future::Future<Output = #private::Finished<#private::Settled>>
+                        + ::core::marker::Send),
+                > = #attempt_future;
+                #call
+                    .attempt_read(
+                        &#settling,
+                        #may_retry,
+                        #private::Instrument::instrument(#attempt_future, #span.clone()),
+                    )
+                    .await
+            };
             match #finished {
-                #private::Finished::Done(#finished) => break #finished,
+                #private::Finished::Done(#finished) => {
+                    break #outcome.resolve(#finished, #result);
+                }
                 #private::Finished::Retry => continue,
             }
         }
     }
 }
 
-/// Prepares the connection (the read guard, the `transaction` option's transaction), then
-/// runs the body; a failed start ends the call with its error.
-fn start_and_run(parts: &Parts<'_>, typed: &TokenStream) -> TokenStream {
-    let [lease, error, outcome, result] = ["lease", "error", "outcome", "result"].map(hidden);
+/// One attempt of the call: checks the connection out, runs the body, settles the lease;
+/// the body's own result goes to `result` once the lease has settled it. A future of one
+/// type for every routed function (pinned in the function's frame, used behind `dyn`), so
+/// that what wraps it (the deadline, the span, the lease's code) is compiled once, not once
+/// per function. `done` wraps what it settles (`Finished::Done` for a read).
+fn attempt(
+    parts: &Parts<'_>,
+    lease_of: &TokenStream,
+    typed: &TokenStream,
+    done: &TokenStream,
+) -> TokenStream {
+    let [
+        call,
+        lease,
+        error,
+        outcome,
+        settling,
+        settled,
+        result,
+        body,
+        succeeded,
+        may_retry,
+    ] = [
+        "call",
+        "lease",
+        "error",
+        "outcome",
+        "settling",
+        "settled",
+        "result",
+        "body",
+        "succeeded",
+        "may_retry",
+    ]
+    .map(hidden);
+    let private = &parts.private;
+    let conn = &parts.routed.conn;
     let transaction = parts.args.transaction;
     let run = run_body(parts, typed);
+    let retry = match parts.args.role {
+        Role::Read => quote!(, #may_retry),
+        Role::Write => TokenStream::new(),
+    };
     quote! {
-        let #result = match #lease.start(#transaction).await {
-            ::core::result::Result::Ok(()) => #run,
-            ::core::result::Result::Err(#error) => #outcome.failed(#error),
-        };
+        async {
+            let mut #lease = match #call.#lease_of(&mut *#conn).await {
+                ::core::result::Result::Ok(#lease) => #lease,
+                ::core::result::Result::Err(#error) => {
+                    #result = ::core::option::Option::Some(#outcome.failed(#error));
+                    return #done(#private::settled(false));
+                }
+            };
+            let #body = match #lease.start(#transaction).await {
+                ::core::result::Result::Ok(()) => #run,
+                ::core::result::Result::Err(#error) => #outcome.failed(#error),
+            };
+            let #succeeded = #outcome.succeeded(&#body);
+            let #settled = #lease.finish(#private::settled(#succeeded), &#settling #retry).await;
+            #result = ::core::option::Option::Some(#body);
+            #settled
+        }
     }
 }
 

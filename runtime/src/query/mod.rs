@@ -1,10 +1,29 @@
-//! Running queries on typed connections, with the two compile-time checks: a [`Reader`] runs
+//! Running queries on typed connections, and the two compile-time checks: a [`Reader`] runs
 //! only read-only queries, and every table a query reads or writes belongs to the
 //! connection's database.
 //!
-//! A query is first sorted into a kind ([`kind`]); each kind has one rule, an impl of
-//! [`CanRun`], combining the role check (`read_only.rs`) and the database check of its
-//! sources (`membership.rs`) and of its subqueries (`subqueries.rs`).
+//! [`RunQueryDsl`] is diesel-async's, with the checks. A query is first sorted into a
+//! [kind](kinds) (a `SELECT`, a locked `SELECT`, an `INSERT`, raw SQL...); each kind has one
+//! rule, an impl of [`CanRun`], made of the role's check ([`WritesOn`], [`LocksOn`],
+//! [`RawSqlOn`]: what needs a writer) and the database's: the statement's sources and target
+//! ([`InDatabase`], failing on [`SameDatabase`] with both databases named) and the tables of
+//! its subqueries ([`Subqueries`], [`WhereIn`], [`CompoundIn`]).
+//!
+//! # What is checked, and what is not
+//!
+//! Checked when the program is compiled: the `FROM` clause (tables, joins and their `ON`,
+//! aliases), the target of an `INSERT`, `UPDATE` or `DELETE`, the source of a boxed query,
+//! and the subqueries (`exists`, `eq_any`, `ne_all`, `single_value`) of the `WHERE` clause,
+//! select list and `ORDER BY` of a `SELECT` (with or without `FROM`) and of the `WHERE`
+//! clause of an `UPDATE` or `DELETE`, at any depth through subqueries' own `WHERE` clauses;
+//! the selects of a `UNION`, `INTERSECT` or `EXCEPT`.
+//!
+//! Not checked, because diesel does not expose them to the types (see
+//! `docs/architecture.md`): subqueries in `HAVING` and `GROUP BY`, in the select list or
+//! `ORDER BY` of a subquery, in `INSERT` values and `UPDATE ... SET`; the source of an
+//! `INSERT ... SELECT`; a subquery boxed with `into_boxed()`; what a boxed query or a
+//! `Box<dyn BoxableExpression>` holds besides its source; raw SQL (`sql_query`,
+//! `diesel::dsl::sql`).
 //!
 //! [`Reader`]: crate::Reader
 

@@ -251,15 +251,71 @@ pub trait BatchExecuteOnReader: sealed::Never {}
     note = "return `diesel_route::Result<T>` or diesel's `QueryResult<T>`, or implement `From<diesel_route::Error>` for your error type"
 )]
 pub trait RouteReturn: Sized {
-    /// The `Outcome` of a call returning `Self`: the one place generated code requires a
-    /// routed function's return type to be right, spanned on it.
+    /// The functions of the result type a call needs, captured once: the one place
+    /// generated code requires a routed function's return type to be right, spanned on it,
+    /// so that a wrong one is one error.
     #[doc(hidden)]
-    fn outcome() -> Outcome<Self>;
+    fn outcome() -> Returns<Self>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T, E: From<Error>> RouteReturn for Result<T, E> {
-    fn outcome() -> Outcome<Self> {
-        Outcome::new()
+    fn outcome() -> Returns<Self> {
+        Returns {
+            outcome: Outcome::new(),
+            succeeded: Result::is_ok,
+        }
+    }
+}
+
+/// A routed function's result type, as its call handles it: how to fail, whether the body
+/// succeeded, and the call's result from the body's and what its lease settled.
+#[doc(hidden)]
+pub struct Returns<R> {
+    outcome: Outcome<R>,
+    succeeded: fn(&R) -> bool,
+}
+
+impl<R> Returns<R> {
+    /// The result of a call that failed outside its body.
+    pub fn failed(&self, error: Error) -> R {
+        self.outcome.failed(error)
+    }
+
+    /// Whether the body succeeded.
+    pub fn succeeded(&self, result: &R) -> bool {
+        (self.succeeded)(result)
+    }
+
+    /// The call's result: the body's, unless settling it failed (a commit, the end of a
+    /// read guard) or the call ended before it was settled (its deadline), with that error.
+    pub fn resolve(&self, settled: Settled, body: Option<R>) -> R {
+        match (settled, body) {
+            (Ok(()), Some(body)) => body,
+            (Err(_), Some(body)) if !self.succeeded(&body) => body,
+            (Err(error), _) => self.failed(error),
+            (Ok(()), None) => unreachable!("a call is settled after its body"),
+        }
+    }
+}
+
+/// What a call's lease settles in place of the body's own result, which generated code
+/// keeps beside it: whether the body succeeded, and then whether the call did (its commit).
+/// One type for every routed function, so that the lease's code and the call's deadline
+/// are compiled once, not once per function or per result type.
+#[doc(hidden)]
+pub type Settled = Result<(), Error>;
+
+/// What the lease is given for a body that `succeeded` or not.
+#[doc(hidden)]
+pub fn settled(succeeded: bool) -> Settled {
+    if succeeded {
+        Ok(())
+    } else {
+        // Never shown: a failed body's own error is what the call returns.
+        Err(Error::NoServerAvailable {
+            database: "",
+            role: crate::error::Role::Reader,
+        })
     }
 }
