@@ -22,3 +22,31 @@ pub(crate) fn parse(value: &LitStr) -> syn::Result<syn::Path> {
         )
     })
 }
+
+/// `path`: `::diesel_route` unless overridden.
+pub(crate) fn root(crate_path: Option<&syn::Path>) -> TokenStream {
+    match crate_path {
+        Some(path) => quote!(#path),
+        None => quote!(::diesel_route),
+    }
+}
+
+/// An optional leading `crate = "path";`, as `databases!` and `tables!` take it.
+pub(crate) fn parse_leading(input: syn::parse::ParseStream<'_>) -> syn::Result<Option<syn::Path>> {
+    if !(input.peek(syn::Token![crate]) && input.peek2(syn::Token![=])) {
+        return Ok(None);
+    }
+    input.parse::<syn::Token![crate]>()?;
+    input.parse::<syn::Token![=]>()?;
+    let value: LitStr = input.parse().map_err(|error| {
+        syn::Error::new(error.span(), "`crate` takes a string: `crate = \"path\";`")
+    })?;
+    let path = parse(&value)?;
+    input.parse::<syn::Token![;]>().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected `;` after `crate = \"...\"`, then the rest of the macro's input",
+        )
+    })?;
+    Ok(Some(path))
+}

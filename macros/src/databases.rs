@@ -27,6 +27,7 @@ struct Entry {
 }
 
 struct Declaration {
+    crate_path: Option<syn::Path>,
     entries: Punctuated<Entry, Token![,]>,
 }
 
@@ -34,8 +35,18 @@ impl Parse for Entry {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let key = input.call(syn::ext::IdentExt::parse_any)?;
-        input.parse::<Token![:]>()?;
-        let backend = input.parse()?;
+        input.parse::<Token![:]>().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                format!("expected `:` after `{key}`, as in `{key}: postgres`"),
+            )
+        })?;
+        let backend = input.parse().map_err(|error: syn::Error| {
+            syn::Error::new(
+                error.span(),
+                format!("expected a backend after `{key}:`, one of {BACKENDS}"),
+            )
+        })?;
         Ok(Self {
             attrs,
             key,
@@ -47,6 +58,7 @@ impl Parse for Entry {
 impl Parse for Declaration {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         Ok(Self {
+            crate_path: crate::crate_path::parse_leading(input)?,
             entries: Punctuated::parse_terminated(input)?,
         })
     }
@@ -93,11 +105,12 @@ fn validate(declaration: &Declaration) -> syn::Result<()> {
 }
 
 fn generate(declaration: &Declaration) -> TokenStream {
-    let private = crate::crate_path::private(None);
+    let root = crate::crate_path::root(declaration.crate_path.as_ref());
+    let private = crate::crate_path::private(declaration.crate_path.as_ref());
     let markers = declaration
         .entries
         .iter()
-        .map(|entry| marker(entry, &private));
+        .map(|entry| marker(entry, &root, &private));
     let keys: Vec<&Ident> = declaration.entries.iter().map(|entry| &entry.key).collect();
     let catalog = catalog(&keys, &private);
     let lookup = lookup(&keys);
@@ -108,7 +121,7 @@ fn generate(declaration: &Declaration) -> TokenStream {
     }
 }
 
-fn marker(entry: &Entry, private: &TokenStream) -> TokenStream {
+fn marker(entry: &Entry, root: &TokenStream, private: &TokenStream) -> TokenStream {
     let Entry {
         attrs,
         key,
@@ -116,7 +129,10 @@ fn marker(entry: &Entry, private: &TokenStream) -> TokenStream {
     } = entry;
     let key_str = key.to_string();
     let backend_macro = format_ident!("__diesel_route_backend_{}", backend);
-    let connection = quote_spanned!(backend.span()=> ::diesel_route::#backend_macro!());
+    // A macro per backend, at the runtime's root: it names the connection type, or says
+    // which cargo feature is off. (It cannot be reached through `__private`: rustc does not
+    // let a `#[macro_export]` macro made by another macro be re-exported by path.)
+    let connection = quote_spanned!(backend.span()=> #root::#backend_macro!());
     let doc = format!("The `{key_str}` database ({backend}).");
     let doc = match attrs.iter().any(|attr| attr.path().is_ident("doc")) {
         true => quote!(),

@@ -25,6 +25,17 @@ impl Errors {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.combined.is_none()
+    }
+
+    /// Adds `other`'s mistakes after these.
+    pub(crate) fn combine(&mut self, other: Errors) {
+        if let Some(error) = other.combined {
+            self.add(error);
+        }
+    }
+
     pub(crate) fn finish(self) -> syn::Result<()> {
         self.combined.map_or(Ok(()), Err)
     }

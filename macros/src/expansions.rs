@@ -69,3 +69,41 @@ fn tables() {
     let expansion = crate::tables::expand(quote!(default: posts, schema::users));
     insta::assert_snapshot!(pretty(expansion.expect("a valid list")));
 }
+
+#[test]
+fn route_read_method_with_a_router() {
+    let function = quote! {
+        async fn overview(&mut self, conn: &mut Reader, router: &mut Router, session: Session) -> diesel_route::Result<()> {
+            self.calls += 1;
+            Ok(())
+        }
+    };
+    insta::assert_snapshot!(pretty(crate::route::expand(quote!(read), function)));
+}
+
+#[test]
+fn route_with_a_bad_argument_is_still_generated() {
+    let function = quote! {
+        async fn titles(conn: &mut Reader) -> diesel_route::Result<Vec<String>> { Ok(Vec::new()) }
+    };
+    insta::assert_snapshot!(pretty(crate::route::expand(
+        quote!(read, retries = 3),
+        function
+    )));
+}
+
+#[test]
+fn databases_with_a_crate_path() {
+    let declaration = quote! {
+        crate = "deps::routing";
+        default: postgres,
+    };
+    let expansion = crate::databases::expand(declaration).expect("a valid declaration");
+    insta::assert_snapshot!(pretty(expansion));
+}
+
+#[test]
+fn tables_with_a_crate_path() {
+    let expansion = crate::tables::expand(quote!(crate = "deps::routing"; default: posts));
+    insta::assert_snapshot!(pretty(expansion.expect("a valid list")));
+}

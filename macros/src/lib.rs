@@ -29,7 +29,8 @@ use proc_macro::TokenStream;
 ///
 /// Each entry is `key: backend`, the backend one of `postgres`, `mysql`, `sqlite` (each
 /// behind the cargo feature of the same name). `default` is required: it holds every table
-/// not bound elsewhere.
+/// not bound elsewhere. When `diesel_route` is renamed or re-exported, say where it is
+/// first: `crate = "deps::diesel_route";`.
 ///
 /// It generates, at the crate root:
 ///
@@ -80,15 +81,25 @@ pub fn databases(input: TokenStream) -> TokenStream {
 ///
 /// # The connection parameter
 ///
-/// The first parameter is the connection the body uses: `&mut Reader` in a `read`
-/// function, `&mut Writer` in a `write` function, `Reader<analytics>` / `Writer<analytics>`
-/// for a database other than `default`. Callers pass a *source* in its place:
+/// The first parameter (after `&self` or `&mut self` in a method) is the connection the
+/// body uses: `&mut Reader` in a `read` function, `&mut Writer` in a `write` function,
+/// `Reader<analytics>` / `Writer<analytics>` for a database other than `default`. Callers
+/// pass a *source* in its place:
 ///
 /// - `&mut router` (a [`Router`]): the call checks out a connection and returns it at the
 ///   end; a read call stays on one replica for its whole body;
 /// - the `conn` of another routed function of the same database: the call shares that
 ///   connection. A write function can call read functions (they see its uncommitted
 ///   writes); a read function calling a write function does not compile.
+///
+/// A read function may take a `Router`, `Session` or `RequestSession` among its other
+/// parameters (to call read functions of another database): its body sees a
+/// read-only view of it (`diesel_route::ReadsOnly`), so that passing it to a write function
+/// does not compile either. A read may run twice, and its writes with it. A write function
+/// called while a read function runs, through a source the macro cannot see (a router in a
+/// global), fails when it starts, before any SQL is sent, naming both functions.
+///
+/// Routed functions may be generic, and methods; a read method borrows `self`.
 ///
 /// # Arguments
 ///
@@ -101,6 +112,10 @@ pub fn databases(input: TokenStream) -> TokenStream {
 /// The function must return `Result<T, E>` with `E: From<diesel_route::Error>`, since
 /// checking out a connection can fail; `diesel_route::Result<T>` is the usual choice (diesel's
 /// `QueryResult<T>` works too).
+///
+/// A mistake in the arguments is reported at the argument, and the function is generated
+/// anyway, with the role its connection type names (`Reader` reads, `Writer` writes), so
+/// that its callers do not each report an error of their own.
 ///
 /// # Retries
 ///
@@ -169,6 +184,9 @@ pub fn bind(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// diesel_route::tables!(default: schema::posts, schema::users);
 /// ```
+///
+/// When `diesel_route` is renamed or re-exported, say where it is first:
+/// `tables!(crate = "deps::diesel_route"; default: posts)`.
 #[proc_macro]
 pub fn tables(input: TokenStream) -> TokenStream {
     tables::expand(input.into())

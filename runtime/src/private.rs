@@ -6,13 +6,14 @@ pub use tracing::Instrument;
 pub use crate::backend::{StandIn, Watch};
 pub use crate::call::RouteCall;
 pub use crate::call::retry::{Arg, ArgClone, ArgOnce};
-pub use crate::call::source::{Origin, ReadSource, WriteSource};
+pub use crate::call::source::{Origin, ReadSource, ReadsOnly, WriteSource};
 pub use crate::database::Database;
 pub use crate::error::{Error, Role};
 pub use crate::query::{InDatabase, SameDatabase};
 pub use crate::roles::lease::{Finished, Outcome, RouteResult};
 pub use crate::roles::{
-    BatchExecuteOnReader, ReadLease, Reader, TypedConnection, WriteLease, Writer,
+    BatchExecuteOnReader, ReadLease, Reader, Returns, RouteReturn, Settled, TypedConnection,
+    WriteLease, Writer, settled,
 };
 pub use crate::seal::Sealed;
 pub use crate::server::Server;

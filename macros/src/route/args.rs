@@ -29,28 +29,37 @@ pub(crate) struct RouteArgs {
     pub(crate) crate_path: Option<syn::Path>,
 }
 
-/// The arguments, or `None` after reporting what is wrong with them.
-pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<RouteArgs> {
-    let metas =
-        match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, args) {
-            Ok(metas) => metas,
-            Err(error) => {
-                errors.add(error);
-                return None;
-            }
-        };
+/// What could be made of the arguments; what is wrong with them is reported in `errors`.
+pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Parsed {
     let mut parsed = Parsed::default();
-    for meta in &metas {
-        parsed.add(meta, errors);
+    match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, args) {
+        Ok(metas) => {
+            for meta in &metas {
+                parsed.add(meta, errors);
+            }
+        }
+        Err(error) => {
+            parsed.unreadable = true;
+            errors.push_at(
+                error.span(),
+                format!("`#[route]` takes a role and options: {EXPECTED}, as in `#[route(read)]`"),
+            );
+        }
     }
-    parsed.finish(errors)
+    parsed
 }
 
+/// The arguments as far as they could be read: a role is missing when none was given (or
+/// the arguments did not parse).
 #[derive(Default)]
-struct Parsed {
-    role: Option<Role>,
+pub(crate) struct Parsed {
+    pub(crate) role: Option<Role>,
     transaction: bool,
     crate_path: Option<syn::Path>,
+    /// The arguments are not `name` or `name = value` items at all.
+    unreadable: bool,
+    /// A role was named, if wrongly (`read = true`): no need to ask for one.
+    named_role: bool,
 }
 
 impl Parsed {
@@ -71,6 +80,7 @@ impl Parsed {
                 other => errors.push(other, "`crate` takes a string: `crate = \"path\"`"),
             },
             (Some(name @ ("read" | "write" | "transaction")), _) => {
+                self.named_role |= name != "transaction";
                 errors.push(
                     meta,
                     format!("`{name}` takes no value: write `{name}` alone"),
@@ -87,31 +97,38 @@ impl Parsed {
     }
 
     fn set_role(&mut self, role: Role, meta: &Meta, errors: &mut Errors) {
-        match self.role.replace(role) {
+        // The first role given stands: a second one is reported, not taken.
+        match self.role {
             Some(earlier) if earlier != role => errors.push(
                 meta,
                 "a routed function is either `read` or `write`, not both\n\
                  help: a `write` function can call `read` functions with its writer",
             ),
             Some(_) => errors.push(meta, format!("`{}` is given twice", role.keyword())),
-            None => {}
+            None => self.role = Some(role),
         }
     }
 
-    fn finish(self, errors: &mut Errors) -> Option<RouteArgs> {
-        let Some(role) = self.role else {
+    /// The arguments, with the role the function is generated with: the one its connection
+    /// type implies, else the one given (so that a mistake in the arguments does not also
+    /// break every call of the function).
+    pub(crate) fn with_role(self, role: Role) -> RouteArgs {
+        RouteArgs {
+            role,
+            transaction: self.transaction,
+            crate_path: self.crate_path,
+        }
+    }
+
+    /// Reports a missing role (when the arguments could be read, and named none).
+    pub(crate) fn require_role(&self, errors: &mut Errors) {
+        if self.role.is_none() && !self.unreadable && !self.named_role {
             errors.push_at(
                 Span::call_site(),
                 "`#[route]` needs a role: `#[route(read)]` for a function that only reads, \
                  `#[route(write)]` for one that writes",
             );
-            return None;
-        };
-        Some(RouteArgs {
-            role,
-            transaction: self.transaction,
-            crate_path: self.crate_path,
-        })
+        }
     }
 }
 

@@ -1,14 +1,17 @@
-//! Checks across the signature: an `async fn`, a connection parameter first whose type
-//! matches the role, a return type. Every mistake is reported, not only the first.
+//! Checks across the signature: an `async fn` (or method), a connection parameter first
+//! (after `self`) whose type matches the role, a return type. Every mistake is reported, not
+//! only the first.
 
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
 
-use super::args::{Role, RouteArgs};
+use super::args::Role;
 use crate::errors::Errors;
 
 /// What the generator needs to know about the connection parameter.
 pub(crate) struct Routed {
+    /// Its index among the parameters (1 after a `self` receiver).
+    pub(crate) index: usize,
     /// Its name, as the body uses it.
     pub(crate) conn: Ident,
     /// Its type as written (`&mut Reader`, `&mut Writer<analytics>`), with the lifetime
@@ -17,11 +20,18 @@ pub(crate) struct Routed {
     /// The written connection type without its `&mut`, with an explicit `'static` lifetime
     /// so that it can stand in the signature: `Reader<'static>`, `Writer<'static, analytics>`.
     pub(crate) typed: syn::Path,
+    /// The role the written type names: `Reader` reads, `Writer` writes; `None` for another
+    /// name (an alias).
+    pub(crate) implied: Option<Role>,
+    /// Whether the function is a method (`&self`, `&mut self`).
+    pub(crate) method: bool,
 }
 
+/// The connection parameter and what the signature says, or `None` after reporting why it
+/// cannot be routed. `role` is the role given, if any.
 pub(crate) fn function(
     function: &ItemFn,
-    args: Option<&RouteArgs>,
+    role: Option<Role>,
     errors: &mut Errors,
 ) -> Option<Routed> {
     let sig = &function.sig;
@@ -39,30 +49,40 @@ pub(crate) fn function(
              help: add a return type such as `-> diesel_route::Result<T>`",
         );
     }
-    let routed = connection(function, errors)?;
-    if let Some(args) = args {
-        check_role(&routed.conn_type, args.role, errors);
-    }
-    Some(routed)
+    let method = receiver(function, role, errors);
+    let routed = connection(function, usize::from(method), errors)?;
+    Some(Routed { method, ..routed })
 }
 
-fn connection(function: &ItemFn, errors: &mut Errors) -> Option<Routed> {
+/// Whether the function takes `self`; a read method must borrow it, since its body may run
+/// twice.
+fn receiver(function: &ItemFn, role: Option<Role>, errors: &mut Errors) -> bool {
+    let Some(FnArg::Receiver(receiver)) = function.sig.inputs.first() else {
+        return false;
+    };
+    if receiver.reference.is_none() && role == Some(Role::Read) {
+        errors.push(
+            receiver,
+            "a `#[route(read)]` method takes `&self` or `&mut self`: a read whose connection \
+             dies runs its body again\n\
+             help: borrow `self`, or make the method `#[route(write)]`",
+        );
+    }
+    true
+}
+
+fn connection(function: &ItemFn, index: usize, errors: &mut Errors) -> Option<Routed> {
     let sig = &function.sig;
-    let first = match sig.inputs.first() {
+    let first = match sig.inputs.iter().nth(index) {
         Some(FnArg::Typed(first)) => first,
-        Some(FnArg::Receiver(receiver)) => {
-            errors.push(
-                receiver,
-                "`#[route]` does not go on methods: the first parameter must be the connection\n\
-                 help: take `conn: &mut Reader` (or `&mut Writer`) first, and `self` not at all",
-            );
-            return None;
-        }
-        None => {
+        _ => {
+            let after_self = if index == 0 { "" } else { " after `self`" };
             errors.push_at(
                 sig.paren_token.span.join(),
-                "a routed function takes its connection as its first parameter\n\
-                 help: add `conn: &mut Reader` (for `read`) or `conn: &mut Writer` (for `write`)",
+                format!(
+                    "a routed function takes its connection as its first parameter{after_self}\n\
+                     help: add `conn: &mut Reader` (for `read`) or `conn: &mut Writer` (for `write`)"
+                ),
             );
             return None;
         }
@@ -84,9 +104,12 @@ fn connection(function: &ItemFn, errors: &mut Errors) -> Option<Routed> {
     };
     let anonymous = with_lifetime(path, &syn::parse_quote!('_));
     Some(Routed {
+        index,
         conn: pattern.ident.clone(),
         conn_type: syn::parse_quote_spanned!(first.ty.span()=> &mut #anonymous),
         typed: with_lifetime(path, &syn::parse_quote!('static)),
+        implied: implied_role(path),
+        method: false,
     })
 }
 
@@ -98,6 +121,18 @@ fn connection_path(ty: &Type) -> Option<&syn::Path> {
     match (&reference.mutability, &*reference.elem) {
         (Some(_), Type::Path(path)) if path.qself.is_none() => Some(&path.path),
         _ => None,
+    }
+}
+
+/// `Reader` reads, `Writer` writes.
+fn implied_role(path: &syn::Path) -> Option<Role> {
+    let last = path.segments.last()?;
+    if last.ident == "Reader" {
+        Some(Role::Read)
+    } else if last.ident == "Writer" {
+        Some(Role::Write)
+    } else {
+        None
     }
 }
 
@@ -122,38 +157,70 @@ fn with_lifetime(path: &syn::Path, lifetime: &syn::Lifetime) -> syn::Path {
 
 /// A `read` function gets a `Reader`, a `write` function a `Writer`. Other names (aliases)
 /// are left to the type checker.
-fn check_role(conn_type: &Type, role: Role, errors: &mut Errors) {
-    let Some(path) = connection_path(conn_type) else {
-        return;
+pub(crate) fn check_role(routed: &Routed, role: Role, errors: &mut Errors) {
+    let (expected, other, fix) = match role {
+        Role::Read => ("Reader", "Writer", "write"),
+        Role::Write => ("Writer", "Reader", "read"),
     };
-    let Some(last) = path.segments.last() else {
-        return;
-    };
-    let (expected, other) = match role {
-        Role::Read => ("Reader", "Writer"),
-        Role::Write => ("Writer", "Reader"),
-    };
-    if last.ident == other {
+    if routed.implied.is_some_and(|implied| implied != role) {
+        let Some(path) = connection_path(&routed.conn_type) else {
+            return;
+        };
+        let Some(last) = path.segments.last() else {
+            return;
+        };
         errors.push(
             &last.ident,
             format!(
                 "a `#[route({})]` function gets a `&mut {expected}`, not a `&mut {other}`\n\
-                 help: take `&mut {expected}`, or make it `#[route({})]`",
+                 help: take `&mut {expected}`, or make it `#[route({fix})]`",
                 role.keyword(),
-                match role {
-                    Role::Read => "write",
-                    Role::Write => "read",
-                }
             ),
         );
     }
+}
+
+/// The parameter types a `#[route(read)]` function gets a read-only view of: connection
+/// sources that could otherwise serve a write function.
+pub(crate) fn source_type(ty: &Type) -> Option<SourceParam> {
+    let (by_ref, elem) = match ty {
+        Type::Reference(reference) if reference.mutability.is_some() => (true, &*reference.elem),
+        Type::Reference(_) => return None,
+        other => (false, other),
+    };
+    let Type::Path(path) = elem else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let is_source = ["Router", "Session", "RequestSession"]
+        .iter()
+        .any(|name| last.ident == name);
+    is_source.then_some(if by_ref {
+        SourceParam::Borrowed
+    } else {
+        SourceParam::Owned
+    })
+}
+
+/// How a read function holds a connection source.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SourceParam {
+    /// `router: &mut Router`.
+    Borrowed,
+    /// `router: Router`.
+    Owned,
 }
 
 /// The function as written, for the error path: `async fn` requires the lifetime of
 /// `&mut Reader` to be spelled out (`Reader<'_>`), which the generated code otherwise does.
 /// Without it the function would add an error of its own to the ones reported.
 pub(crate) fn compilable_alone(mut function: ItemFn) -> ItemFn {
-    let Some(FnArg::Typed(first)) = function.sig.inputs.first_mut() else {
+    let Some(FnArg::Typed(first)) = function
+        .sig
+        .inputs
+        .iter_mut()
+        .find(|input| matches!(input, FnArg::Typed(_)))
+    else {
         return function;
     };
     let Type::Reference(reference) = &mut *first.ty else {

@@ -1,5 +1,10 @@
 //! A routed call: where its connection comes from (its [source](source)), its trace span,
 //! and the arguments a read keeps to run again. Generated code drives it.
+//!
+//! A read call runs with its function's name in a task-local: a write call started while it
+//! is set (through a router or session the read function holds, which the types cannot
+//! stop) is refused before it checks a connection out, naming both functions. A read may
+//! run twice, and must not write.
 
 pub(crate) mod retry;
 pub(crate) mod source;
@@ -10,6 +15,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
 use self::source::{Origin, ReadSource, Via, WriteSource};
 use crate::database::Database;
 use crate::error::{Error, Role};
@@ -19,10 +26,16 @@ use crate::seal::Sealed;
 use crate::server::Server;
 use crate::topology::{Deadline, Registration};
 
+tokio::task_local! {
+    /// The read function running in this task, while its body runs.
+    static READING: &'static str;
+}
+
 /// One call of a routed function: its trace span, the checkout recorded in it, and its
 /// deadline.
 #[doc(hidden)]
 pub struct RouteCall<D: Database> {
+    function: &'static str,
     span: tracing::Span,
     role: Role,
     /// The deadline of each attempt; `None` for a call on a connection its caller holds,
@@ -86,6 +99,7 @@ impl<D: Database> RouteCall<D> {
             _ => route_span!(),
         };
         Self {
+            function,
             span,
             role,
             deadline,
@@ -120,7 +134,7 @@ impl<D: Database> RouteCall<D> {
                     .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
                 ReadLease::checkout(conn, cluster, &router.token, state)
             }
-            Origin(Via::Held(conn)) => ReadLease::borrow(conn, state),
+            Origin(Via::Held(conn) | Via::HeldByReader(conn)) => ReadLease::borrow(conn, state),
             Origin(Via::Session(session)) => session.read_lease::<D>(state).await?,
         };
         self.record(lease.server(), started);
@@ -136,6 +150,14 @@ impl<D: Database> RouteCall<D> {
         &'s self,
         source: &'s mut (dyn WriteSource<D> + Send),
     ) -> Result<WriteLease<'s, D>, Error> {
+        if let Ok(reader) = READING.try_with(|reader| *reader) {
+            return Err(refused(format!(
+                "the write function `{}` was called while the read function `{reader}` runs: \
+                 a read may run twice, and its writes with it; call `{}` from a \
+                 `#[route(write)]` function",
+                self.function, self.function,
+            )));
+        }
         let started = self.started();
         let state = &self.state;
         let mut lease = match source.write_origin(Sealed(())) {
@@ -148,6 +170,12 @@ impl<D: Database> RouteCall<D> {
                 WriteLease::checkout(conn, cluster, &router.token, state)
             }
             Origin(Via::Held(conn)) => WriteLease::borrow(conn, state),
+            Origin(Via::HeldByReader(_)) => {
+                return Err(refused(format!(
+                    "the write function `{}` was given a reader's connection",
+                    self.function,
+                )));
+            }
             Origin(Via::Session(session)) => session.write_lease::<D>(state).await?,
         };
         self.record(lease.server(), started);
@@ -166,6 +194,7 @@ impl<D: Database> RouteCall<D> {
     where
         F: Future<Output = Finished<R>> + 'c,
     {
+        let attempt = READING.scope(self.function, attempt);
         self.within_deadline(attempt, move |error| match may_retry {
             true => {
                 crate::topology::metrics::timeout_retry(&error);
@@ -239,6 +268,14 @@ impl<D: Database> RouteCall<D> {
         }
         self.span.record("wait_us", wait);
     }
+}
+
+/// A write refused before any statement was sent.
+fn refused(why: String) -> Error {
+    Error::ReadOnly(DieselError::DatabaseError(
+        DatabaseErrorKind::ReadOnlyTransaction,
+        Box::new(why),
+    ))
 }
 
 pin_project_lite::pin_project! {

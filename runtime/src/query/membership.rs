@@ -1,56 +1,51 @@
-//! The database check: every table a query reads or writes must belong to the connection's
-//! database.
+//! The database check of a statement's sources: its `FROM` clause (tables, joins, aliases)
+//! or its target table must belong to the connection's database.
 //!
-//! Tables join a database through impls that `#[bind]` and `tables!` generate; statements
-//! are in a database when their target or `FROM` clause is. Subselects inside expressions
-//! are not looked into.
+//! Tables join a database through impls that `#[bind]` and `tables!` generate. The tables a
+//! statement reads in its expressions (subqueries) are checked by `subqueries.rs`.
 
 use diesel::QuerySource;
 use diesel::internal::table_macro::{Join, JoinOn};
-use diesel::query_builder::{
-    BoxedSelectStatement, BoxedSqlQuery, DeleteStatement, FromClause, InsertStatement,
-    NoFromClause, SelectStatement, SqlQuery, UpdateStatement,
-};
+use diesel::query_builder::{FromClause, NoFromClause};
 use diesel::query_source::{Alias, AliasSource};
 
-use super::RawSql;
-
-/// A query (or a table, or a `FROM` clause) whose tables all belong to database `D`.
+/// A table, or a query source made of tables (a join, an alias), whose tables all belong
+/// to database `D`.
+///
+/// `#[bind("key")]` and [`tables!`](crate::tables) implement it for tables; a table in no
+/// database does not implement it, so that it cannot be queried at all.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not known to belong to database `{D}`",
-    label = "cannot check which database this query belongs to",
-    note = "a table belongs to a database through `#[bind(\"key\")]` on its model, or `diesel_route::tables!(key: table, ...)`",
-    note = "raw SQL the types cannot check runs as `diesel_route::raw_write(query)` on a writer, `diesel_route::raw_read(query)` on a reader"
+    label = "this query reads a table that no `tables!` line or `#[bind]` puts in a database",
+    note = "a table belongs to a database through `#[bind(\"key\")]` on its model, or `diesel_route::tables!(key: table, ...)` next to the schema",
+    note = "a helper generic over its connection names the database: `C: TypedConnection<Database = default>`"
 )]
 pub trait InDatabase<D> {}
 
 /// Implemented by every database for itself only: the bound that fails, with a message
 /// naming both databases, when a table of one database is queried through a connection to
-/// another.
+/// another. Users implement neither this trait nor its seal.
 #[diagnostic::on_unimplemented(
     message = "table `{Table}` belongs to database `{Self}`, but this connection is to database `{Conn}`",
     label = "this connection is to database `{Conn}`",
     note = "query `{Table}` in a function routed to `{Self}`: take `&mut Reader<{Self}>` or `&mut Writer<{Self}>`"
 )]
-pub trait SameDatabase<Conn, Table> {}
+pub trait SameDatabase<Conn, Table>: sealed::Same<Conn> {}
 
 impl<D, Table> SameDatabase<D, Table> for D {}
 
-impl<D, F, S, Di, W, O, LOf, G, H, L> InDatabase<D>
-    for SelectStatement<F, S, Di, W, O, LOf, G, H, L>
-where
-    F: InDatabase<D>,
-{
-}
-
-impl<D, ST, QS, DB, GB> InDatabase<D> for BoxedSelectStatement<'_, ST, QS, DB, GB> where
-    QS: InDatabase<D>
-{
+mod sealed {
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` and `{D}` are different databases",
+        label = "a database is the same as itself only"
+    )]
+    pub trait Same<D> {}
+    impl<D> Same<D> for D {}
 }
 
 impl<D, F> InDatabase<D> for FromClause<F> where F: QuerySource + InDatabase<D> {}
 
-/// `SELECT` without `FROM`: nothing to check.
+/// `SELECT` without `FROM`: nothing to check here (its subqueries are checked elsewhere).
 impl<D> InDatabase<D> for NoFromClause {}
 
 impl<D, L, R, K> InDatabase<D> for Join<L, R, K>
@@ -68,25 +63,6 @@ where
     S::Target: InDatabase<D>,
 {
 }
-
-impl<D, T, U, Op, Ret> InDatabase<D> for InsertStatement<T, U, Op, Ret> where
-    T: diesel::Table + InDatabase<D>
-{
-}
-
-impl<D, T, U, V, Ret> InDatabase<D> for UpdateStatement<T, U, V, Ret> where
-    T: QuerySource + InDatabase<D>
-{
-}
-
-impl<D, T, U, Ret> InDatabase<D> for DeleteStatement<T, U, Ret> where T: QuerySource + InDatabase<D> {}
-
-/// Raw SQL names no table the types can see: a writer runs it on trust.
-impl<D, Inner> InDatabase<D> for SqlQuery<Inner> {}
-
-impl<D, DB: diesel::backend::Backend, Query> InDatabase<D> for BoxedSqlQuery<'_, DB, Query> {}
-
-impl<D, Q, M> InDatabase<D> for RawSql<Q, M> {}
 
 #[cfg(feature = "postgres")]
 mod postgres {

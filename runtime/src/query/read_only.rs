@@ -1,36 +1,43 @@
-//! The read-only check: which queries a [`Reader`](crate::Reader) runs.
+//! The read-only check: which kinds of statement a [`Reader`](crate::Reader) runs.
 //!
-//! A query is read-only when it is a `SELECT` without a locking clause. diesel's
-//! `SelectStatement` has the locking clause as its last type parameter, defaulting to "no
-//! lock": implementing [`ReadQuery`] for `SelectStatement` with that parameter left out
-//! leaves out `FOR UPDATE`, `FOR SHARE` and the rest. Everything else (insert, update,
-//! delete, `sql_query`) is not a `SELECT` and has no implementation.
+//! A reader runs `SELECT`s without a row lock (plain, boxed, combined with `UNION`), and raw
+//! SQL marked with [`raw_read`](crate::raw_read). The other kinds (locked selects, inserts,
+//! updates, deletes, raw SQL) ask for a [`Writer`]: each is a trait implemented for every
+//! query on a writer and on nothing else, whose message says what a reader cannot do. A
+//! connection of a type only known to be a [`TypedConnection`](crate::TypedConnection) (a
+//! generic helper's) may be a reader: it runs what a reader runs.
 
-use diesel::query_builder::{BoxedSelectStatement, SelectStatement};
+use crate::database::Database;
+use crate::roles::Writer;
 
-use super::RawSql;
-use super::raw::ReadOnly;
-
-/// A query a reader may run. Sealed: the implementations are diesel's `SELECT`s and
-/// [`raw_read`](crate::raw_read).
+/// A statement that writes: runs on a [`Writer`] only.
 #[diagnostic::on_unimplemented(
-    message = "`{Conn}` cannot run this query: a reader runs only read-only queries",
-    label = "this reader can only read",
+    message = "`{C}` cannot run this query: a reader runs only read-only queries",
+    label = "this connection can only read",
     note = "a write belongs in a `#[route(write)]` function, whose `Writer` runs any query",
-    note = "`FOR UPDATE` and other row locks need a writer too",
-    note = "raw SQL that only reads runs on a reader as `diesel_route::raw_read(query)`"
+    note = "a helper generic over its connection may be given a reader: to write, take `&mut Writer<'_, D>`"
 )]
-pub trait ReadQuery<Conn>: sealed::Sealed {}
+pub trait WritesOn<C> {}
 
-impl<Conn, F, S, D, W, O, LOf, G, H> ReadQuery<Conn> for SelectStatement<F, S, D, W, O, LOf, G, H> {}
-impl<F, S, D, W, O, LOf, G, H> sealed::Sealed for SelectStatement<F, S, D, W, O, LOf, G, H> {}
+impl<D: Database, Q> WritesOn<Writer<'_, D>> for Q {}
 
-impl<Conn, ST, QS, DB, GB> ReadQuery<Conn> for BoxedSelectStatement<'_, ST, QS, DB, GB> {}
-impl<ST, QS, DB, GB> sealed::Sealed for BoxedSelectStatement<'_, ST, QS, DB, GB> {}
+/// A `SELECT` with a row lock: runs on a [`Writer`] only.
+#[diagnostic::on_unimplemented(
+    message = "`{C}` cannot lock rows: `FOR UPDATE`, `FOR SHARE` and the other row locks need a writer",
+    label = "this connection can only read",
+    note = "a lock protects rows about to be written: take it in the `#[route(write)]` function that writes them"
+)]
+pub trait LocksOn<C> {}
 
-impl<Conn, Q> ReadQuery<Conn> for RawSql<Q, ReadOnly> {}
-impl<Q> sealed::Sealed for RawSql<Q, ReadOnly> {}
+impl<D: Database, Q> LocksOn<Writer<'_, D>> for Q {}
 
-mod sealed {
-    pub trait Sealed {}
-}
+/// Raw SQL not marked as a read: runs on a [`Writer`] only.
+#[diagnostic::on_unimplemented(
+    message = "`{C}` cannot run raw SQL as it is: the types cannot see whether it writes",
+    label = "this connection can only read",
+    note = "raw SQL that only reads runs on a reader as `diesel_route::raw_read(query)`; the reader's session refuses a write hidden in it",
+    note = "raw SQL that writes belongs in a `#[route(write)]` function"
+)]
+pub trait RawSqlOn<C> {}
+
+impl<D: Database, Q> RawSqlOn<Writer<'_, D>> for Q {}

@@ -115,12 +115,12 @@ fn skip_block_comment(mut rest: &str) -> &str {
             return "";
         };
         let (_, after) = rest.split_at(at);
-        if let Some(after) = after.strip_prefix("*/") {
+        if let Some(past) = after.strip_prefix("*/") {
             depth -= 1;
-            rest = after;
-        } else if let Some(after) = after.strip_prefix("/*") {
+            rest = past;
+        } else if let Some(past) = after.strip_prefix("/*") {
             depth += 1;
-            rest = after;
+            rest = past;
         } else {
             rest = &after[1..];
         }

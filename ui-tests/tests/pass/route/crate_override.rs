@@ -1,4 +1,5 @@
-// `diesel_route` reached through another path, and the name shadowed at the call site.
+// `diesel_route` reached through another path, and the name shadowed at the call site:
+// every macro takes the path (see the expansions' snapshots for the paths they generate).
 mod deps {
     pub use ::diesel_route as routing;
 }
@@ -6,6 +7,7 @@ mod deps {
 use deps::routing::prelude::*;
 
 deps::routing::databases! {
+    crate = "deps::routing";
     default: sqlite,
 }
 
@@ -15,7 +17,7 @@ diesel::table! {
         title -> Text,
     }
 }
-deps::routing::tables!(default: posts);
+deps::routing::tables!(crate = "deps::routing"; default: posts);
 
 #[allow(unused_imports)]
 use std as diesel_route;

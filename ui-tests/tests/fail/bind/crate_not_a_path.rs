@@ -1,0 +1,12 @@
+include!("../../common/schema.rs");
+
+diesel::table! { comments (id) { id -> Integer } }
+
+#[derive(Queryable)]
+#[diesel(table_name = comments)]
+#[bind("another_database", crate = "not a path")]
+struct Comment {
+    id: i32,
+}
+
+fn main() {}

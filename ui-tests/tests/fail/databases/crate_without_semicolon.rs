@@ -1,0 +1,6 @@
+diesel_route::databases! {
+    crate = "diesel_route"
+    default: postgres,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+diesel_route::databases! {
+    default: postgres,
+    analytics: postgres,
+    analytics: sqlite,
+}
+
+fn main() {}

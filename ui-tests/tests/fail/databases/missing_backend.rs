@@ -1,0 +1,5 @@
+diesel_route::databases! {
+    default:,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+include!("../../common/schema.rs");
+
+#[route(read)]
+struct Titles;
+
+fn main() {}

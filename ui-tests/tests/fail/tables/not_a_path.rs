@@ -1,0 +1,7 @@
+diesel_route::databases! {
+    default: postgres,
+}
+
+diesel_route::tables!(default: "posts");
+
+fn main() {}
