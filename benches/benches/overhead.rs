@@ -142,8 +142,14 @@ enum Case {
     /// replica, which runs in the read guard's read-only transaction (what keeping a reader
     /// from writing on the primary costs).
     PgReadOnPrimary,
-    /// PostgreSQL `UPDATE` of one row.
+    /// PostgreSQL `UPDATE` of one row: plain against routed with `read_your_writes` off.
     PgWrite,
+    /// What taking the primary's position after a write costs (`read_your_writes`, on by
+    /// default): "plain" is a routed write without it, "routed" one with it.
+    PgWriteTakingPosition,
+    /// PostgreSQL `SELECT 1` on the standby given a token it has replayed: plain against a
+    /// routed handle holding the token.
+    PgReadWithToken,
     /// PostgreSQL `SELECT 1` with a check on every checkout: plain `Verified` against routed
     /// `ping_after(0)`.
     PgCheckEvery,
@@ -165,10 +171,15 @@ enum Case {
     ProbeEmptyQuery,
 }
 
-const CASES: [(Case, &str); 10] = [
+const CASES: [(Case, &str); 12] = [
     (Case::PgRead, "pg_read"),
+    (Case::PgReadWithToken, "pg_read_with_token"),
     (Case::PgReadOnPrimary, "pg_read_on_primary_guarded"),
     (Case::PgWrite, "pg_write"),
+    (
+        Case::PgWriteTakingPosition,
+        "pg_write_taking_position_vs_routed",
+    ),
     (Case::PgCheckEvery, "pg_check_every_checkout"),
     (Case::PoolStep, "pool_step"),
     (Case::PoolStepTimeouts, "pool_step_vs_timeouts"),
@@ -194,6 +205,8 @@ struct Targets {
     pg_probe_empty: Deadpool<AsyncPgConnection>,
     sqlite_fast: Deadpool<plain_calls::Sqlite>,
     routed: Router,
+    routed_without_positions: Router,
+    routed_with_token: Router,
     routed_ping: Router,
     routed_primary_reads: Router,
     _pg: PgServer,
@@ -207,14 +220,15 @@ impl Targets {
         pg.prepare().await;
         let sqlite = SqliteFile::new();
         sqlite.prepare();
-        let router = |ping_after: Duration, standby: Option<&str>| {
+        let router_with = |ping_after: Duration, standby: Option<&str>, positions: bool| {
             Router::builder(Databases)
                 .database(
                     "default",
                     DatabaseConfig::new(pg.url())
                         .replicas(standby)
                         .max_size(POOL_SIZE)
-                        .ping_after(ping_after),
+                        .ping_after(ping_after)
+                        .read_your_writes(positions),
                 )
                 .database(
                     "lite",
@@ -225,6 +239,13 @@ impl Targets {
                 .build()
                 .expect("a router")
         };
+        let router = |ping_after, standby| router_with(ping_after, standby, true);
+        // A handle holding the token of a write, which the standby has replayed (the first
+        // read waits for it, and the standby is known to have it from then on).
+        let mut routed_with_token = router(Duration::from_secs(1), pg.standby_url());
+        bump(&mut routed_with_token).await.expect("a write");
+        one(&mut routed_with_token).await.expect("a read");
+        assert!(!routed_with_token.token().is_empty());
         Self {
             pg_fast: plain::deadpool(pg.url(), Check::None),
             pg_standby_fast: plain::deadpool(pg.read_url(), Check::None),
@@ -235,6 +256,8 @@ impl Targets {
             sqlite_fast: plain::deadpool(&sqlite.url(), Check::None),
             // 1 s is the default `ping_after`.
             routed: router(Duration::from_secs(1), pg.standby_url()),
+            routed_without_positions: router_with(Duration::from_secs(1), pg.standby_url(), false),
+            routed_with_token,
             routed_ping: router(Duration::ZERO, pg.standby_url()),
             routed_primary_reads: router(Duration::from_secs(1), None),
             _pg: pg,
@@ -251,7 +274,15 @@ impl Targets {
                 one(&mut self.routed_primary_reads).await.is_ok()
             }
             (Case::PgWrite, Side::Plain) => plain_calls::bump(&self.pg_fast).await.is_ok(),
-            (Case::PgWrite, Side::Routed) => bump(&mut self.routed).await.is_ok(),
+            (Case::PgWrite, Side::Routed) => bump(&mut self.routed_without_positions).await.is_ok(),
+            (Case::PgWriteTakingPosition, Side::Plain) => {
+                bump(&mut self.routed_without_positions).await.is_ok()
+            }
+            (Case::PgWriteTakingPosition, Side::Routed) => bump(&mut self.routed).await.is_ok(),
+            (Case::PgReadWithToken, Side::Plain) => {
+                plain_calls::one(&self.pg_standby_fast).await.is_ok()
+            }
+            (Case::PgReadWithToken, Side::Routed) => one(&mut self.routed_with_token).await.is_ok(),
             (Case::PgCheckEvery, Side::Plain) => plain_calls::one(&self.pg_verified).await.is_ok(),
             (Case::PgCheckEvery, Side::Routed) => one(&mut self.routed_ping).await.is_ok(),
             (Case::PoolStep, Side::Plain) => self.pg_fast.get().await.is_ok(),

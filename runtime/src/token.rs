@@ -87,6 +87,7 @@ impl Position {
     }
 
     /// PostgreSQL's text form of an LSN, `16/B374D848`.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn parse_lsn(text: &str) -> Option<Self> {
         let (high, low) = text.trim().split_once('/')?;
         let high = u32::from_str_radix(high, 16).ok()?;
@@ -96,6 +97,7 @@ impl Position {
 
     /// MariaDB's text form of a GTID position, `0-1-234,1-2-5`; `None` for an empty one
     /// (a server that never wrote).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     pub(crate) fn parse_gtid(text: &str) -> Option<Self> {
         Self::parse_gtids(text.trim(), ',')
     }

@@ -15,8 +15,10 @@ use crate::{Reader, Writer};
 
 const DEADLINE: Duration = Duration::from_millis(300);
 
-/// How much later than its deadline a call may end here: timer lateness on a loaded machine.
-const SLACK: Duration = Duration::from_millis(300);
+/// How much later than its deadline a call may end here: timer lateness on a loaded machine
+/// (two cores running other test binaries). Far below the 30 s the bodies hang for, so that
+/// only the deadline can have ended them.
+const SLACK: Duration = Duration::from_secs(2);
 
 /// Inserts an item, then takes longer than any deadline.
 #[route(write)]

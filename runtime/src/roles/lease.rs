@@ -82,6 +82,29 @@ pub enum Finished<R> {
 pub(crate) struct CallState {
     timed_out: AtomicBool,
     abandoned: Mutex<Option<Abandoned>>,
+    /// Where the call's lease stands, kept up to date by the lease: what a deadline that
+    /// passes now leaves behind, told before the lease itself is dropped (generated code
+    /// keeps the attempt's future, and the lease in it, until the call returns).
+    live: Mutex<Option<Live>>,
+}
+
+/// A lease's state, as [`CallState`] keeps it.
+#[derive(Debug)]
+struct Live {
+    server: std::sync::Arc<Server>,
+    watch: std::sync::Arc<crate::backend::Watch>,
+    statements_before: u64,
+    /// Its statements run in a transaction (the call's own, or its session's).
+    transactional: bool,
+    committing: bool,
+}
+
+impl Live {
+    /// Whether a write abandoned now may have taken effect (see the module's table).
+    fn commit_unknown(&self) -> bool {
+        self.committing
+            || (!self.transactional && self.watch.statements() > self.statements_before)
+    }
 }
 
 /// The server a lease dropped unfinished was on, and whether its write may have committed.
@@ -98,12 +121,28 @@ impl CallState {
         self.timed_out.store(true, Ordering::Relaxed);
     }
 
-    /// What the dropped lease left behind, if one was dropped.
+    /// What the lease abandoned for the call's deadline leaves behind: recorded when it was
+    /// dropped, or read from its live state when it is still to be dropped.
     pub(crate) fn take_abandoned(&self) -> Option<Abandoned> {
-        self.abandoned
+        let live = self
+            .live
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
+            .take();
+        let dropped = self
+            .abandoned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let live = live.map(|live| Abandoned {
+            commit_unknown: live.commit_unknown(),
+            server: live.server,
+        });
+        live.or(dropped)
+    }
+
+    fn publish(&self, live: Option<Live>) {
+        *self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = live;
     }
 }
 
@@ -118,6 +157,8 @@ struct Held<'s, D: Database> {
     transactional: bool,
     /// The router handle whose token takes the primary's position after a write.
     token: Option<&'s TokenSlot>,
+    /// The call, told where the lease stands (see [`CallState`]).
+    call: Option<&'s CallState>,
     /// The connection holds a request session's transaction, begun before this call.
     in_request_transaction: bool,
     /// A guarded read-only transaction is open (a read on the primary).
@@ -132,7 +173,8 @@ struct Held<'s, D: Database> {
 enum Phase {
     /// The body runs, or has not begun.
     Running,
-    /// `COMMIT` is sent and its answer not in.
+    /// `COMMIT` is sent and its answer not in, or the write is done: a failure now may
+    /// follow a commit.
     Committing,
 }
 
@@ -145,7 +187,9 @@ enum Conn<'s, C: Backend> {
 }
 
 impl<'s, D: Database, Role> Lease<'s, D, Role> {
-    fn new(held: Held<'s, D>, call: &'s CallState) -> Self {
+    fn new(mut held: Held<'s, D>, call: &'s CallState) -> Self {
+        held.call = Some(call);
+        held.publish();
         Self {
             held,
             call,
@@ -219,8 +263,12 @@ impl<D: Database> Lease<'_, D, ForRead> {
         may_retry: bool,
     ) -> Finished<R> {
         let result = self.held.settle(result, outcome).await;
+        let retry = !outcome.is_ok(&result) && Box::pin(self.held.lost()).await && may_retry;
+        // Finished only now: dropped before (its deadline), the connection may be
+        // mid-statement and must not go back to its pool.
         self.finished = true;
-        if outcome.is_ok(&result) || !Box::pin(self.held.lost()).await || !may_retry {
+        self.call.publish(None);
+        if !retry {
             return Finished::Done(result);
         }
         metrics::retry(Some(&self.held.pooled().server), "connection_lost");
@@ -253,8 +301,22 @@ impl<D: Database> Lease<'_, D, ForWrite> {
     /// committed (see the module's table).
     pub async fn finish<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
         let result = self.held.settle(result, outcome).await;
+        let result = self.after_settling(result, outcome).await;
+        // Finished only now: dropped before (its deadline), the connection may be
+        // mid-statement and must not go back to its pool.
         self.finished = true;
+        self.call.publish(None);
+        result
+    }
+
+    /// What a settled write means: its position taken when it succeeded, its error made
+    /// precise when it failed.
+    async fn after_settling<R>(&mut self, result: R, outcome: &Outcome<R>) -> R {
         if outcome.is_ok(&result) {
+            // Committed: a deadline that passes while the position is taken must not report
+            // the write as not done.
+            self.held.phase = Phase::Committing;
+            self.held.publish();
             Box::pin(self.held.take_position()).await;
             return result;
         }
@@ -313,6 +375,7 @@ impl<D: Database, Role> Drop for Lease<'_, D, Role> {
             .abandoned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(abandoned);
+        self.call.publish(None);
     }
 }
 
@@ -334,6 +397,7 @@ impl<'s, D: Database> Held<'s, D> {
             in_transaction: false,
             transactional: false,
             token: None,
+            call: None,
             in_request_transaction,
             guarding: false,
             phase: Phase::Running,
@@ -365,11 +429,13 @@ impl<'s, D: Database> Held<'s, D> {
             Ok(()) => {
                 self.in_transaction = true;
                 self.transactional = true;
+                self.publish();
                 Ok(())
             }
             Err(error) => {
                 // A failed `BEGIN` wrote nothing: it does not count as a statement sent.
                 self.statements_before = self.pooled().watch.statements();
+                self.publish();
                 Err(error.into())
             }
         }
@@ -383,6 +449,7 @@ impl<'s, D: Database> Held<'s, D> {
             (false, _) => result,
             (true, true) => {
                 self.phase = Phase::Committing;
+                self.publish();
                 match Box::pin(Manager::<D::Connection>::commit_transaction(
                     &mut self.pooled().raw,
                 ))
@@ -414,6 +481,7 @@ impl<'s, D: Database> Held<'s, D> {
         } else {
             self.phase = Phase::Running;
         }
+        self.publish();
         result
     }
 
@@ -496,6 +564,23 @@ impl<'s, D: Database> Held<'s, D> {
             server,
             commit_unknown: outside_transaction && refused_after > self.statements_before,
         })
+    }
+
+    /// Tells the call where the lease stands now.
+    fn publish(&mut self) {
+        let Some(call) = self.call else {
+            return;
+        };
+        let transactional = self.transactional || self.in_request_transaction;
+        let (committing, statements_before) = (self.phase == Phase::Committing, self.statements_before);
+        let pooled = self.pooled();
+        call.publish(Some(Live {
+            server: std::sync::Arc::clone(&pooled.server),
+            watch: std::sync::Arc::clone(&pooled.watch),
+            statements_before,
+            transactional,
+            committing,
+        }));
     }
 
     /// Whether a write that failed now may have taken effect (see the module's table).

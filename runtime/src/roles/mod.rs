@@ -288,13 +288,14 @@ impl<R> Returns<R> {
     }
 
     /// The call's result: the body's, unless settling it failed (a commit, the end of a
-    /// read guard) or the call ended before it was settled (its deadline), with that error.
+    /// read guard), the lease found out more of its failure (a lost connection's
+    /// `commit_unknown`, a demoted primary), or the call ended before it was settled (its
+    /// deadline): then that error.
     pub fn resolve(&self, settled: Settled, body: Option<R>) -> R {
         match (settled, body) {
-            (Ok(()), Some(body)) => body,
-            (Err(_), Some(body)) if !self.succeeded(&body) => body,
-            (Err(error), _) => self.failed(error),
-            (Ok(()), None) => unreachable!("a call is settled after its body"),
+            (Settled::Succeeded | Settled::BodyFailed, Some(body)) => body,
+            (Settled::Failed(error), _) => self.failed(error),
+            (_, None) => unreachable!("a call is settled after its body"),
         }
     }
 }
@@ -304,18 +305,31 @@ impl<R> Returns<R> {
 /// One type for every routed function, so that the lease's code and the call's deadline
 /// are compiled once, not once per function or per result type.
 #[doc(hidden)]
-pub type Settled = Result<(), Error>;
+#[derive(Debug)]
+pub enum Settled {
+    /// The body succeeded, and so did the call.
+    Succeeded,
+    /// The body failed, and its own error is the call's.
+    BodyFailed,
+    /// The call failed with this error, in place of the body's result.
+    Failed(Error),
+}
+
+impl lease::RouteResult for Settled {
+    fn from_route_error(error: Error) -> Self {
+        Self::Failed(error)
+    }
+
+    fn is_ok(&self) -> bool {
+        matches!(self, Self::Succeeded)
+    }
+}
 
 /// What the lease is given for a body that `succeeded` or not.
 #[doc(hidden)]
 pub fn settled(succeeded: bool) -> Settled {
-    if succeeded {
-        Ok(())
-    } else {
-        // Never shown: a failed body's own error is what the call returns.
-        Err(Error::NoServerAvailable {
-            database: "",
-            role: crate::error::Role::Reader,
-        })
+    match succeeded {
+        true => Settled::Succeeded,
+        false => Settled::BodyFailed,
     }
 }
