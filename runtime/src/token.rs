@@ -252,11 +252,16 @@ impl fmt::Display for Token {
 /// A router handle's token: the positions of the writes made through it, and those it was
 /// given. Each clone of the handle has its own copy.
 #[derive(Debug, Default)]
-pub(crate) struct TokenSlot(std::sync::Mutex<Token>);
+pub(crate) struct TokenSlot {
+    token: std::sync::Mutex<Token>,
+    /// Whether the token holds a position: reads through a handle without one (most) take
+    /// no lock.
+    holds: std::sync::atomic::AtomicBool,
+}
 
 impl TokenSlot {
     fn lock(&self) -> std::sync::MutexGuard<'_, Token> {
-        self.0
+        self.token
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -267,25 +272,34 @@ impl TokenSlot {
 
     /// The position reads of `database` must see, if any.
     pub(crate) fn position(&self, database: &str) -> Option<Position> {
-        let token = self.lock();
-        match token.is_empty() {
-            true => None,
-            false => token.position(database).cloned(),
+        if !self.holds.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
         }
+        self.lock().position(database).cloned()
     }
 
     pub(crate) fn merge(&self, token: &Token) {
-        self.lock().merge(token);
+        let mut own = self.lock();
+        own.merge(token);
+        let holds = !own.is_empty();
+        self.holds
+            .store(holds, std::sync::atomic::Ordering::Release);
     }
 
     pub(crate) fn merge_position(&self, database: &str, position: &Position) {
         self.lock().merge_position(database, position);
+        self.holds.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
 impl Clone for TokenSlot {
     fn clone(&self) -> Self {
-        Self(std::sync::Mutex::new(self.get()))
+        let token = self.get();
+        let holds = std::sync::atomic::AtomicBool::new(!token.is_empty());
+        Self {
+            token: std::sync::Mutex::new(token),
+            holds,
+        }
     }
 }
 

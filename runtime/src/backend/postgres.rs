@@ -58,6 +58,21 @@ const HEALTH: &str = "pg_is_in_recovery(), \
     EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming'), \
     CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text";
 
+/// PostgreSQL's WAL positions, as prepared statements diesel caches (one round trip each
+/// after the first). A `pg_lsn` travels in binary as the 64-bit integer it is.
+mod lsn {
+    diesel::define_sql_function! {
+        /// The position of the WAL written so far, on a primary.
+        #[sql_name = "pg_current_wal_lsn"]
+        fn written() -> diesel::sql_types::BigInt;
+    }
+    diesel::define_sql_function! {
+        /// The position of the WAL a standby has replayed (`NULL` on a primary).
+        #[sql_name = "pg_last_wal_replay_lsn"]
+        fn replayed() -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
+    }
+}
+
 /// The end of a guarded read: one round trip that fails (division by zero) when the
 /// transaction took a transaction id, which any write does (`lo_create` too, which PostgreSQL
 /// lets through a read-only transaction), or when the session stopped being read-only; then
@@ -254,25 +269,24 @@ impl Backend for PgConnection {
     }
 
     async fn position(&mut self) -> QueryResult<Option<Position>> {
-        let query = diesel::select(diesel::dsl::sql::<Text>("pg_current_wal_lsn()::text"));
-        let lsn: String = diesel_async::RunQueryDsl::get_result(query, self).await?;
-        Ok(Position::parse_lsn(&lsn))
+        let lsn: i64 =
+            diesel_async::RunQueryDsl::get_result(diesel::select(lsn::written()), self).await?;
+        Ok(Some(Position::Lsn(lsn as u64)))
     }
 
     /// PostgreSQL 15 has no statement that waits for a replay position: the position is
     /// polled, first after 1 ms, then less often (up to every 16 ms).
     async fn wait_for(&mut self, position: &Position, limit: Duration) -> QueryResult<bool> {
-        let Position::Lsn(_) = position else {
+        let Position::Lsn(wanted) = *position else {
             return Ok(false);
         };
-        let replayed = format!("pg_last_wal_replay_lsn() >= '{position}'::pg_lsn");
         let started = std::time::Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
-            let query = diesel::select(diesel::dsl::sql::<Nullable<Bool>>(&replayed));
-            let done: Option<bool> =
+            let query = diesel::select(lsn::replayed());
+            let replayed: Option<i64> =
                 diesel_async::RunQueryDsl::get_result(query, &mut *self).await?;
-            if done == Some(true) {
+            if replayed.is_some_and(|replayed| replayed as u64 >= wanted) {
                 return Ok(true);
             }
             let left = limit.saturating_sub(started.elapsed());

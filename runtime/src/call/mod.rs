@@ -127,11 +127,11 @@ impl<D: Database> RouteCall<D> {
         let mut lease = match source.read_origin(Sealed(())) {
             Origin(Via::Router(router)) => {
                 let cluster = router.cluster::<D>()?;
-                let wanted = router.token.position(D::KEY);
-                let conn = cluster
-                    .reader_for(wanted.as_ref())
-                    .await
-                    .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
+                let conn = match router.token.position(D::KEY) {
+                    None => cluster.reader().await,
+                    Some(wanted) => cluster.reader_for(Some(&wanted)).await,
+                };
+                let conn = conn.inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
                 ReadLease::checkout(conn, cluster, &router.token, state)
             }
             Origin(Via::Held(conn) | Via::HeldByReader(conn)) => ReadLease::borrow(conn, state),

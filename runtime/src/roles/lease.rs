@@ -16,8 +16,8 @@
 //! | `COMMIT` sent, no answer | `true` | - |
 
 use std::marker::PhantomData;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::TransactionManager;
@@ -25,7 +25,7 @@ use diesel_async::pooled_connection::PoolableConnection;
 
 use super::{Reader, Writer};
 use crate::backend::Backend;
-use crate::backend::Last;
+use crate::backend::{Last, Watch};
 use crate::database::Database;
 use crate::error::Error;
 use crate::server::Server;
@@ -82,29 +82,17 @@ pub enum Finished<R> {
 pub(crate) struct CallState {
     timed_out: AtomicBool,
     abandoned: Mutex<Option<Abandoned>>,
-    /// Where the call's lease stands, kept up to date by the lease: what a deadline that
-    /// passes now leaves behind, told before the lease itself is dropped (generated code
-    /// keeps the attempt's future, and the lease in it, until the call returns).
-    live: Mutex<Option<Live>>,
-}
-
-/// A lease's state, as [`CallState`] keeps it.
-#[derive(Debug)]
-struct Live {
-    server: std::sync::Arc<Server>,
-    watch: std::sync::Arc<crate::backend::Watch>,
-    statements_before: u64,
+    /// The lease running now, as the lease keeps it up to date: what a deadline that passes
+    /// now leaves behind, told before the lease itself is dropped (generated code keeps the
+    /// attempt's future, and the lease in it, until the call returns). Atomics but for the
+    /// lease's server and watch, set once per lease.
+    live: AtomicBool,
+    lease: Mutex<Option<(Arc<Server>, Arc<Watch>)>>,
+    statements_before: AtomicU64,
     /// Its statements run in a transaction (the call's own, or its session's).
-    transactional: bool,
-    committing: bool,
-}
-
-impl Live {
-    /// Whether a write abandoned now may have taken effect (see the module's table).
-    fn commit_unknown(&self) -> bool {
-        self.committing
-            || (!self.transactional && self.watch.statements() > self.statements_before)
-    }
+    transactional: AtomicBool,
+    /// `COMMIT` sent, or the write done.
+    committing: AtomicBool,
 }
 
 /// The server a lease dropped unfinished was on, and whether its write may have committed.
@@ -121,28 +109,45 @@ impl CallState {
         self.timed_out.store(true, Ordering::Relaxed);
     }
 
-    /// What the lease abandoned for the call's deadline leaves behind: recorded when it was
-    /// dropped, or read from its live state when it is still to be dropped.
+    /// What the lease abandoned for the call's deadline leaves behind: read from its live
+    /// state while it is still to be dropped, or recorded when it was.
     pub(crate) fn take_abandoned(&self) -> Option<Abandoned> {
-        let live = self
-            .live
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
         let dropped = self
             .abandoned
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let live = live.map(|live| Abandoned {
-            commit_unknown: live.commit_unknown(),
-            server: live.server,
-        });
-        live.or(dropped)
+        if !self.live.swap(false, Ordering::AcqRel) {
+            return dropped;
+        }
+        let lease = self.lease.lock().unwrap_or_else(PoisonError::into_inner);
+        let (server, watch) = lease.as_ref()?;
+        let sent = watch.statements() > self.statements_before.load(Ordering::Relaxed);
+        Some(Abandoned {
+            server: Arc::clone(server),
+            commit_unknown: self.committing.load(Ordering::Relaxed)
+                || (!self.transactional.load(Ordering::Relaxed) && sent),
+        })
     }
 
-    fn publish(&self, live: Option<Live>) {
-        *self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = live;
+    /// A lease begins on `pooled`.
+    fn lease_began<C>(&self, pooled: &Pooled<C>) {
+        let lease = (Arc::clone(&pooled.server), Arc::clone(&pooled.watch));
+        *self.lease.lock().unwrap_or_else(PoisonError::into_inner) = Some(lease);
+        self.live.store(true, Ordering::Release);
+    }
+
+    /// Where the lease stands now.
+    fn lease_is(&self, statements_before: u64, transactional: bool, committing: bool) {
+        self.statements_before
+            .store(statements_before, Ordering::Relaxed);
+        self.transactional.store(transactional, Ordering::Relaxed);
+        self.committing.store(committing, Ordering::Relaxed);
+    }
+
+    /// The lease ended: finished, or dropped (which records what it left behind).
+    fn lease_ended(&self) {
+        self.live.store(false, Ordering::Release);
     }
 }
 
@@ -188,6 +193,7 @@ enum Conn<'s, C: Backend> {
 
 impl<'s, D: Database, Role> Lease<'s, D, Role> {
     fn new(mut held: Held<'s, D>, call: &'s CallState) -> Self {
+        call.lease_began(held.pooled());
         held.call = Some(call);
         held.publish();
         Self {
@@ -267,7 +273,7 @@ impl<D: Database> Lease<'_, D, ForRead> {
         // Finished only now: dropped before (its deadline), the connection may be
         // mid-statement and must not go back to its pool.
         self.finished = true;
-        self.call.publish(None);
+        self.call.lease_ended();
         if !retry {
             return Finished::Done(result);
         }
@@ -305,7 +311,7 @@ impl<D: Database> Lease<'_, D, ForWrite> {
         // Finished only now: dropped before (its deadline), the connection may be
         // mid-statement and must not go back to its pool.
         self.finished = true;
-        self.call.publish(None);
+        self.call.lease_ended();
         result
     }
 
@@ -366,16 +372,18 @@ impl<D: Database, Role> Drop for Lease<'_, D, Role> {
             conn.counters.timed_out();
             cluster.timed_out(&conn.server);
         }
-        let abandoned = Abandoned {
-            server: std::sync::Arc::clone(&conn.server),
-            commit_unknown,
-        };
-        *self
-            .call
-            .abandoned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(abandoned);
-        self.call.publish(None);
+        // Recorded unless the call's deadline already read it from the live state.
+        if self.call.live.swap(false, Ordering::AcqRel) {
+            let abandoned = Abandoned {
+                server: Arc::clone(&conn.server),
+                commit_unknown,
+            };
+            *self
+                .call
+                .abandoned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(abandoned);
+        }
     }
 }
 
@@ -567,20 +575,12 @@ impl<'s, D: Database> Held<'s, D> {
     }
 
     /// Tells the call where the lease stands now.
-    fn publish(&mut self) {
-        let Some(call) = self.call else {
-            return;
-        };
-        let transactional = self.transactional || self.in_request_transaction;
-        let (committing, statements_before) = (self.phase == Phase::Committing, self.statements_before);
-        let pooled = self.pooled();
-        call.publish(Some(Live {
-            server: std::sync::Arc::clone(&pooled.server),
-            watch: std::sync::Arc::clone(&pooled.watch),
-            statements_before,
-            transactional,
-            committing,
-        }));
+    fn publish(&self) {
+        if let Some(call) = self.call {
+            let transactional = self.transactional || self.in_request_transaction;
+            let committing = self.phase == Phase::Committing;
+            call.lease_is(self.statements_before, transactional, committing);
+        }
     }
 
     /// Whether a write that failed now may have taken effect (see the module's table).

@@ -80,8 +80,12 @@ impl<C: Backend> ServerPools<C> {
     pub(crate) async fn checkout(&self, role: Role) -> Result<Checkout<C>, Error> {
         let checkout = self.pool(role).checkout().await?;
         // Asked once the server answers, so that a server that does not answer costs no
-        // more than its connect timeout.
-        if let Some(reason) = self.unusable().await {
+        // more than its connect timeout; once answered, a load.
+        let unusable = match self.unusable.get() {
+            Some(verdict) => *verdict,
+            None => self.unusable().await,
+        };
+        if let Some(reason) = unusable {
             return Err(Error::Unsupported {
                 server: Arc::clone(&self.server),
                 reason,
