@@ -98,7 +98,42 @@ async fn sneaky_write(conn: &mut Reader) -> diesel_route::Result<usize> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // As a person reads it: the error, its causes, and what to do.
+            eprintln!("error: {error}");
+            let mut cause = error.source();
+            while let Some(error) = cause {
+                eprintln!("  caused by: {error}");
+                cause = error.source();
+            }
+            if let Some(hint) = hint() {
+                eprintln!("hint: {hint}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// What to change when `DATABASE_URL` names a server this build has no backend for.
+fn hint() -> Option<&'static str> {
+    let url = std::env::var("DATABASE_URL").ok()?;
+    let postgres = url.starts_with("postgres");
+    let mysql = url.starts_with("mysql") || url.starts_with("mariadb");
+    match (postgres, mysql) {
+        (true, _) if !cfg!(feature = "postgres") => Some(
+            "build with the backend's feature: `cargo run --example quickstart --features postgres`",
+        ),
+        (_, true) if !cfg!(feature = "mysql") || cfg!(feature = "postgres") => Some(
+            "build with the backend's feature: `cargo run --example quickstart --features mysql`",
+        ),
+        _ => None,
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_span_events(FmtSpan::CLOSE)

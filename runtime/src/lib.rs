@@ -64,13 +64,17 @@
 //!   and a read-only (`mode=ro`) reader pool on one file in WAL mode.
 //! - `postgres`: PostgreSQL through diesel-async (tokio-postgres).
 //! - `mysql`: MySQL and MariaDB through diesel-async (mysql_async).
-//! - `axum`: [`axum::SessionLayer`] and the [`axum::RequestSession`] extractor: a
-//!   [`Session`] per request.
+//! - `axum`: `axum::SessionLayer` and the `axum::RequestSession` extractor: a
+//!   [`Session`] per request, and the token that lets a client's next requests read its
+//!   writes (a cookie and a header).
+//! - `migrations`: `Router::run_pending_migrations`, diesel's embedded migrations run on
+//!   a database's primary (one migrations folder per database).
 //! - `metrics`: counters, gauges and a histogram of the pools, servers and rotation
 //!   through the [`metrics`](https://docs.rs/metrics) facade, named after OpenTelemetry's
-//!   database client conventions: see [`metrics`]. Without it, nothing is
+//!   database client conventions: see the `metrics` module. Without it, nothing is
 //!   recorded and nothing is paid.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // The modules are layers, each using only those below it (`tests/layers.rs` has the order):
 // TLS settings, URLs and server identities, errors, configuration, backends, databases,
 // topology (pools, clusters, the router), typed connections and their leases, the query
@@ -92,6 +96,7 @@ mod topology;
 mod url;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[path = "integrations/axum.rs"]
 pub mod axum;
 
@@ -126,6 +131,7 @@ pub mod axum;
 /// (`db_client_connection_count`), and with recommended naming add `_total` to counters and
 /// `_seconds` to the histogram.
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics {
     pub use crate::topology::metrics::names::*;
 }
@@ -136,10 +142,13 @@ pub mod __private;
 
 pub use crate::backend::Backend;
 #[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub use crate::backend::MysqlConnection;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use crate::backend::PgConnection;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use crate::backend::SqliteConnection;
 pub use crate::call::source::{ReadSource, ReadsOnly, WriteSource};
 pub use crate::config::{DatabaseConfig, ReadFallback};

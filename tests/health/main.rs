@@ -7,6 +7,8 @@
 //! own; cases that stop servers, kill every session or change server settings start a
 //! cluster of their own.
 
+#[path = "../shared/hung.rs"]
+mod hung;
 mod mariadb;
 mod postgres;
 mod support;

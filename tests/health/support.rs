@@ -84,12 +84,7 @@ pub(crate) async fn within_async<T, F: Future<Output = Option<T>>>(
     }
 }
 
-/// `call`'s output, or a failure if it hangs: a timeout that never fires is a bug too.
-pub(crate) async fn unless_hung<T>(limit: Duration, call: impl Future<Output = T>) -> T {
-    tokio::time::timeout(limit, call)
-        .await
-        .unwrap_or_else(|_| panic!("the call hung for {limit:?}: no timeout fired"))
-}
+pub(crate) use crate::hung::unless_hung;
 
 /// The stats of database `key`.
 pub(crate) fn database_stats(stats: &Stats, key: &str) -> DatabaseStats {

@@ -9,6 +9,8 @@ mod backend;
 mod binds;
 #[path = "../replicated/failures.rs"]
 mod failures;
+#[path = "../shared/hung.rs"]
+mod hung;
 #[path = "../replicated/net.rs"]
 mod net;
 #[path = "../replicated/read_only.rs"]

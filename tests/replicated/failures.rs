@@ -1,6 +1,7 @@
 //! Servers that are down or busy: fast, clear errors that name the server and never the
 //! password.
 
+use crate::hung::unless_hung;
 use std::time::{Duration, Instant};
 
 use diesel_route::prelude::*;
@@ -13,12 +14,8 @@ use crate::{Databases, Writer};
 
 const PASSWORD: &str = "hunter2";
 
-/// `call`'s output, or a failure if it hangs: a timeout that never fires is a bug too.
-async fn unless_hung<T>(call: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), call)
-        .await
-        .expect("the call hung: no timeout fired")
-}
+/// How long a call may take before it counts as hung.
+const HUNG: Duration = Duration::from_secs(10);
 
 fn router_to(port: u16, connect_timeout: Duration) -> Router {
     router_as("app", port, connect_timeout)
@@ -61,7 +58,7 @@ async fn a_closed_port_gives_a_connect_error_at_once() {
     let port = closed_port();
     let mut router = router_to(port, Duration::from_secs(5));
     let started = Instant::now();
-    let error = unless_hung(insert_item(&mut router, "lost"))
+    let error = unless_hung(HUNG, insert_item(&mut router, "lost"))
         .await
         .unwrap_err();
     assert!(
@@ -81,7 +78,7 @@ async fn a_server_that_never_answers_gives_a_connect_error_after_the_connect_tim
     let timeout = Duration::from_millis(300);
     let mut router = router_to(port, timeout);
     let started = Instant::now();
-    let error = unless_hung(insert_item(&mut router, "lost"))
+    let error = unless_hung(HUNG, insert_item(&mut router, "lost"))
         .await
         .unwrap_err();
     let waited = started.elapsed();
@@ -103,7 +100,7 @@ async fn bad_credentials_give_a_connect_error() {
     };
     let port = cluster.primary().port;
     let mut router = router_as("nobody", port, Duration::from_secs(5));
-    let error = unless_hung(insert_item(&mut router, "refused"))
+    let error = unless_hung(HUNG, insert_item(&mut router, "refused"))
         .await
         .unwrap_err();
     assert_connect_error(&error, port);
@@ -137,7 +134,7 @@ async fn a_call_waiting_for_a_held_pool_gives_pool_timeout() {
     let calling = async {
         is_held.await.unwrap();
         let started = Instant::now();
-        let result = unless_hung(insert_item(&mut caller, "late")).await;
+        let result = unless_hung(HUNG, insert_item(&mut caller, "late")).await;
         let waited = started.elapsed();
         release.send(()).unwrap();
         (result, waited)
@@ -181,7 +178,7 @@ async fn a_connect_error_keeps_its_cause_and_counts_as_a_failed_call() {
     let port = closed_port();
     let mut router = router_to(port, Duration::from_secs(5));
     for _ in 0..3 {
-        let error = unless_hung(insert_item(&mut router, "lost"))
+        let error = unless_hung(HUNG, insert_item(&mut router, "lost"))
             .await
             .unwrap_err();
         let report = harness::report(&error);
@@ -211,7 +208,7 @@ async fn a_connect_error_keeps_its_cause_and_counts_as_a_failed_call() {
         .database("other", config)
         .build()
         .unwrap();
-    let error = unless_hung(insert_item(&mut router, "lost"))
+    let error = unless_hung(HUNG, insert_item(&mut router, "lost"))
         .await
         .unwrap_err();
     let report = harness::report(&error);

@@ -4,6 +4,8 @@
 mod binds;
 mod concurrency;
 mod deadlines;
+#[path = "../shared/hung.rs"]
+mod hung;
 mod pool;
 mod read_only;
 mod routing;

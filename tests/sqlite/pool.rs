@@ -1,6 +1,7 @@
 //! Pool limits: SQLite lets one writer in at a time, and a call that cannot get a connection
 //! in time fails with `Error::PoolTimeout`.
 
+use crate::hung::unless_hung;
 use std::time::{Duration, Instant};
 
 use diesel_route::Error;
@@ -10,12 +11,8 @@ use tokio::sync::oneshot;
 use crate::Writer;
 use crate::schema::{App, insert_item};
 
-/// `call`'s output, or a failure if it hangs: a timeout that never fires is a bug too.
-async fn unless_hung<T>(call: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), call)
-        .await
-        .expect("the call hung: no timeout fired")
-}
+/// How long a call may take before it counts as hung.
+const HUNG: Duration = Duration::from_secs(10);
 
 /// Holds the writer until `release` fires, after saying so on `held`.
 #[route(write)]
@@ -43,7 +40,7 @@ async fn a_second_writer_times_out_while_the_only_one_is_held() {
     let calling = async {
         is_held.await.unwrap();
         let started = Instant::now();
-        let result = unless_hung(insert_item(&mut caller, "late")).await;
+        let result = unless_hung(HUNG, insert_item(&mut caller, "late")).await;
         let waited = started.elapsed();
         release.send(()).unwrap();
         (result, waited)

@@ -41,7 +41,7 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 
 /// A diesel-async connection type diesel-route knows how to pool and route.
 ///
-/// Implemented for [`PgConnection`], [`MysqlConnection`] and [`SqliteConnection`] (each
+/// Implemented for `PgConnection`, `MysqlConnection` and `SqliteConnection` (each
 /// behind its cargo feature); sealed. Its methods are the runtime's own and hidden.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a connection type diesel-route can route",

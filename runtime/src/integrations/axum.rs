@@ -109,7 +109,7 @@ impl SessionLayer {
     /// ends, and the layer only gives the connections back (rolling back anything left open).
     ///
     /// A client's writes are seen by its next requests' reads: a response to a request that
-    /// wrote carries the session's [`Token`](crate::Token) in a cookie
+    /// wrote carries the session's [`Token`] in a cookie
     /// ([`TOKEN_COOKIE`], for 30 s) and a header ([`TOKEN_HEADER`]), and a request that
     /// carries either reads on a replica that has replayed those writes, or on the primary.
     pub fn new(router: Router) -> Self {

@@ -11,6 +11,7 @@ use crate::database::Database;
 use crate::error::{BoxError, Error, Role};
 use crate::topology::Router;
 
+#[cfg_attr(docsrs, doc(cfg(feature = "migrations")))]
 impl Router {
     /// Runs the pending migrations of database `D` on its primary, on a connection of its
     /// own, and returns the versions it applied.

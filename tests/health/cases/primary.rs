@@ -25,10 +25,18 @@ async fn with_the_primary_down_writes_fail_fast_naming_it_and_reads_go_on() {
 
     blocking(|| app.cluster.stop(&primary, Stop::Kill));
     // The primary is down, not going down: a write racing the crash itself may find its
-    // connection dead before the driver has noticed, and fails with `ConnectionLost` (seen
-    // once in five runs on PostgreSQL without this pause), which the write cases in `lost.rs`
-    // cover.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // connection dead before the driver has noticed, and fails with `ConnectionLost`, which
+    // the write cases in `lost.rs` cover. Down means its port refuses connections.
+    let port = primary.port;
+    let refused = crate::support::within(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    });
+    assert!(
+        refused.await.is_some(),
+        "the killed primary still accepts connections"
+    );
     for n in 1..=5 {
         let started = Instant::now();
         let error = unless_hung(Duration::from_secs(30), write_mark(&mut app.router, "lost"))
