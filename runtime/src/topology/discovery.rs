@@ -177,7 +177,7 @@ impl<C: Backend> Members<C> {
                 let mut freshness = server.freshness();
                 freshness.judge(health.position, seen, &history, &self.options);
                 if let Some(lag) = freshness.lag {
-                    metrics::replica_lag(&server.server, lag);
+                    metrics::replica_lag(&server.server, lag, freshness.behind);
                 }
             }
             _ => {}

@@ -284,23 +284,28 @@ mod enabled {
         metrics::counter!(RETRIES, labels).increment(1);
     }
 
-    /// How far `server`, a replica, is behind its primary. For lag-aware routing to call
-    /// where it measures the lag: the gauge `diesel_route.replica.lag`, in seconds.
-    #[allow(dead_code)] // until lag-aware routing measures the lag
-    pub(crate) fn replica_lag(server: &Server, lag: Duration) {
+    /// How far `server`, a replica, is behind its primary, at its health check: the gauges
+    /// `diesel_route.replica.lag` (how old its data is, in seconds) and
+    /// `diesel_route.replica.behind` (WAL bytes on PostgreSQL, transactions on MariaDB).
+    pub(crate) fn replica_lag(server: &Server, lag: Duration, behind: Option<u64>) {
         describe_lag();
         let labels = server_labels(server).to_vec();
-        metrics::gauge!(REPLICA_LAG, labels).set(lag.as_secs_f64());
+        metrics::gauge!(REPLICA_LAG, labels.clone()).set(lag.as_secs_f64());
+        if let Some(behind) = behind {
+            metrics::gauge!(REPLICA_BEHIND, labels).set(behind as f64);
+        }
     }
 
     const REPLICA_LAG: &str = "diesel_route.replica.lag";
+    const REPLICA_BEHIND: &str = "diesel_route.replica.behind";
 
-    #[allow(dead_code)] // until lag-aware routing measures the lag
     fn describe_lag() {
         static DESCRIBED: Once = Once::new();
         DESCRIBED.call_once(|| {
-            let what = "How far the replica is behind its primary";
+            let what = "How old the replica's data is: how long ago its primary had no more";
             metrics::describe_gauge!(REPLICA_LAG, Unit::Seconds, what);
+            let what = "How far the replica is behind its primary: WAL bytes or transactions";
+            metrics::describe_gauge!(REPLICA_BEHIND, what);
         });
     }
 
@@ -368,8 +373,7 @@ mod disabled {
     pub(crate) fn timeout_retry(_: &Error) {}
 
     #[inline(always)]
-    #[allow(dead_code)] // until lag-aware routing measures the lag
-    pub(crate) fn replica_lag(_: &Server, _: Duration) {}
+    pub(crate) fn replica_lag(_: &Server, _: Duration, _: Option<u64>) {}
 }
 
 #[cfg(feature = "metrics")]
