@@ -151,13 +151,8 @@ impl Session {
     /// a mangled or forged token never fails a request.
     #[must_use]
     pub fn with_token_text(self, text: &str) -> Self {
-        match Token::parse(text) {
-            Some(token) => self.with_token(&token),
-            None => {
-                self.router.token_ignored();
-                self
-            }
-        }
+        let token = self.router.parse_token(text);
+        self.with_token(&token)
     }
 
     /// The token the session's reads honour: the one it was given. After

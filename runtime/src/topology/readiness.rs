@@ -20,7 +20,7 @@ use crate::config::ReadFallback;
 use crate::database::Database;
 use crate::error::Error;
 use crate::server::Server;
-use crate::topology::server::{ServerPools, ping};
+use crate::topology::server::{ServerPools, health_of};
 use crate::topology::{Cluster, Router, RouterBuilder};
 
 /// Whether the router can serve calls now: every database's primary answered a ping, and
@@ -273,8 +273,8 @@ impl<C: Backend> ServerPools<C> {
             return Err(no_answer());
         };
         let left = limit.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, ping(&mut probe, &self.server)).await {
-            Ok(Ok(())) => Ok(started.elapsed()),
+        match tokio::time::timeout(left, health_of(&mut probe, &self.server)).await {
+            Ok(Ok(_)) => Ok(started.elapsed()),
             Ok(Err(error)) => {
                 *probe = None;
                 Err(report(&*error, &self.server))

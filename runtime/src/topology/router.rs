@@ -106,18 +106,16 @@ impl Router {
     /// [`Stats::tokens_ignored`]): a mangled or forged token never fails a request.
     #[must_use]
     pub fn with_token_text(self, text: &str) -> Self {
-        match Token::parse(text) {
-            Some(token) => self.with_token(&token),
-            None => {
-                self.token_ignored();
-                self
-            }
-        }
+        let token = self.parse_token(text);
+        self.with_token(&token)
     }
 
-    /// Counts token text that did not parse.
-    pub(crate) fn token_ignored(&self) {
-        self.tokens_ignored.fetch_add(1, Ordering::Relaxed);
+    /// The token `text` stands for; an empty one, counted, when it does not parse.
+    pub(crate) fn parse_token(&self, text: &str) -> Token {
+        Token::parse(text).unwrap_or_else(|| {
+            self.tokens_ignored.fetch_add(1, Ordering::Relaxed);
+            Token::default()
+        })
     }
 
     /// Drops every pooled connection of every database; new ones are opened on demand. For

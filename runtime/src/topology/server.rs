@@ -303,7 +303,10 @@ impl<C: Backend> ServerPools<C> {
 /// Asks the server's health on the probe connection; when that connection is dead (its
 /// session killed, the server restarted), on a fresh one, so that the probe's own death does
 /// not make a healthy server look down.
-async fn health_of<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result<Health, BoxError> {
+pub(super) async fn health_of<C: Backend>(
+    probe: &mut Option<C>,
+    server: &Server,
+) -> Result<Health, BoxError> {
     if let Some(conn) = probe.as_mut() {
         if let Ok(health) = Box::pin(conn.health()).await {
             return Ok(health);
@@ -315,24 +318,4 @@ async fn health_of<C: Backend>(probe: &mut Option<C>, server: &Server) -> Result
     let health = Box::pin(conn.health()).await?;
     *probe = Some(conn);
     Ok(health)
-}
-
-/// Pings the probe connection; when it is dead (its session killed, the server restarted),
-/// judges the server by a fresh one, so that the probe's own death does not make a healthy
-/// server look down.
-pub(super) async fn ping<C: Backend>(
-    probe: &mut Option<C>,
-    server: &Server,
-) -> Result<(), BoxError> {
-    if let Some(conn) = probe.as_mut() {
-        if Box::pin(conn.probe()).await.is_ok() {
-            return Ok(());
-        }
-        *probe = None;
-    }
-    let watch = Arc::new(Watch::default());
-    let mut conn = Box::pin(C::connect(server.url(), Role::Reader, &watch)).await?;
-    Box::pin(conn.probe()).await?;
-    *probe = Some(conn);
-    Ok(())
 }
