@@ -13,7 +13,7 @@ use axum::extract::Path;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::{get, post};
 use diesel_route::axum::{RequestSession, SessionLayer, TOKEN_HEADER};
-use diesel_route::{DatabaseConfig, Router, Token};
+use diesel_route::{DatabaseConfig, Error, Router, Token};
 use harness::{MariaDbCluster, PgCluster};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -337,4 +337,89 @@ fn pg_forged_tokens_are_harmless() {
             Ok(())
         })
         .unwrap();
+}
+
+/// The worst moment for taking a write's position: after its commit. The primary's answer
+/// is held (its `pg_current_wal_lsn()` shadowed, for the application's role, by one that
+/// sleeps) past the write's deadline: the write, committed, fails with a timeout that says
+/// it may have been committed, alone or in a transaction of its own, never "not committed".
+#[test]
+fn pg_a_deadline_while_the_position_is_taken_reports_the_write_maybe_committed() {
+    let Some(cluster) = harness::pg_cluster_or_skip(1) else {
+        return;
+    };
+    let primary = cluster.primary();
+    cluster
+        .app_sql(&primary, "CREATE TABLE ledger (id bigint PRIMARY KEY)")
+        .unwrap();
+    cluster.sql(
+        &primary,
+        "CREATE SCHEMA hook; GRANT USAGE ON SCHEMA hook TO app;\n\
+         CREATE FUNCTION hook.pg_current_wal_lsn() RETURNS pg_lsn LANGUAGE sql AS \
+         'SELECT pg_sleep(5); SELECT pg_catalog.pg_current_wal_lsn()';\n\
+         ALTER ROLE app SET search_path = hook, pg_catalog, public;",
+    );
+    let deadline = Duration::from_secs(1);
+    let runtime = runtime();
+    for (id, in_transaction) in [(1, false), (2, true)] {
+        // A router each: after a write's deadline the next one first asks every server
+        // which is the primary, and the hook would hold that answer too.
+        let config = pg_config(&cluster).write_timeout(Some(deadline));
+        let mut router = runtime.block_on(async { pg_router(config) }).unwrap();
+        let started = Instant::now();
+        let error = runtime
+            .block_on(pg_insert(&mut router, id, in_transaction))
+            .expect_err("the position was held past the deadline");
+        let took = started.elapsed();
+        let Error::Timeout { commit_unknown, .. } = &error else {
+            panic!("write {id}: expected a timeout, got {error:?}");
+        };
+        assert!(
+            *commit_unknown,
+            "write {id} reported not committed: {error}"
+        );
+        assert!(took < deadline + Duration::from_secs(2), "took {took:?}");
+        let stored = cluster.app_sql(
+            &primary,
+            &format!("SELECT count(*) FROM ledger WHERE id = {id}"),
+        );
+        assert_eq!(stored.unwrap(), "1", "write {id} is committed");
+    }
+}
+
+/// A read given a token, on a replica frozen (`SIGSTOP`) while it is asked to wait for the
+/// position: the wait gives up within its budget plus the health check's timeout, and the
+/// read is served by the primary, with the write.
+#[test]
+fn pg_a_token_read_on_a_frozen_replica_goes_to_the_primary() {
+    let Some(cluster) = harness::pg_cluster_or_skip(1) else {
+        return;
+    };
+    let (primary, replica) = (cluster.primary(), cluster.replicas()[0].clone());
+    cluster
+        .app_sql(&primary, "CREATE TABLE ledger (id bigint PRIMARY KEY)")
+        .unwrap();
+    cluster.wait_caught_up();
+    let check = Duration::from_millis(500);
+    let config = pg_config(&cluster).health_check_timeout(check);
+    let runtime = runtime();
+    let router = runtime.block_on(async { pg_router(config) }).unwrap();
+    // The replica's reader is open and used within the last second: handed out unpinged.
+    runtime.block_on(pg_find(&mut router.clone(), 0)).unwrap();
+    let mut handle = router.clone();
+    runtime.block_on(pg_insert(&mut handle, 1, false)).unwrap();
+    cluster.freeze(&replica);
+    let started = Instant::now();
+    let read = runtime.block_on(pg_find(&mut handle, 1));
+    let took = started.elapsed();
+    cluster.thaw(&replica);
+    let (found, port, in_recovery) = read.unwrap();
+    assert!(found, "the read misses the write");
+    assert_eq!((port, in_recovery), (i32::from(primary.port), false));
+    let limit = Duration::from_millis(200) + check + Duration::from_secs(1);
+    assert!(took < limit, "took {took:?}");
+    let stats = router.stats();
+    let database = stats.database("default").unwrap();
+    assert_eq!(database.reads_on_primary_for_token, 1, "{database:#?}");
+    eprintln!("served by the primary after {took:?}");
 }
