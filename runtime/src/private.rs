@@ -1,7 +1,7 @@
 //! What generated code reaches, and nothing else should: `::diesel_route::__private`.
 //! Re-exports only. Not part of the public API; it changes without notice.
 
-pub use tracing::Instrument;
+pub use tracing::{Instrument, Span};
 
 pub use crate::backend::{StandIn, Watch};
 pub use crate::call::RouteCall;

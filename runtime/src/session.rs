@@ -9,12 +9,14 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, TransactionManager};
 
-use crate::backend::Backend;
-use crate::backend::Last;
+use crate::backend::{Backend, Last};
+use crate::config::PoolOptions;
 use crate::database::Database;
 use crate::error::is_connection_lost;
 use crate::error::{Error, Role};
@@ -102,6 +104,16 @@ struct Connections<D: Database> {
     writer: Option<Memo<D::Connection>>,
     /// Take the primary's position when the session ends (`read_your_writes`).
     take_position: bool,
+    /// How long its end may wait on its reader and on its writer: the database's
+    /// `read_timeout` and `write_timeout`, as a call's.
+    limits: Limits,
+}
+
+/// The deadlines of a session's end on one database's servers.
+#[derive(Clone, Copy)]
+struct Limits {
+    read: Option<Duration>,
+    write: Option<Duration>,
 }
 
 /// A connection a session keeps.
@@ -200,6 +212,9 @@ impl Session {
     /// the request's writes to that database are then rolled back rather than committed half
     /// done; [`Error::ConnectionLost`] when the request's transaction died with its
     /// connection.
+    /// [`Error::Timeout`] when a database's `COMMIT` (or the position taken after it) got no
+    /// answer within its `write_timeout`, with `commit_unknown`: a frozen server may still act
+    /// on it when it thaws.
     ///
     /// Returns the session's token, covering its writes (with `read_your_writes`, one round
     /// trip per database written): give it to the client's next request, or to a job, for
@@ -217,8 +232,9 @@ impl Session {
     ///
     /// # Errors
     ///
-    /// None in practice: a connection whose rollback fails is discarded by its pool, and its
-    /// server rolls the transaction back when the connection closes.
+    /// None in practice: a connection whose rollback fails, or gets no answer within its
+    /// database's deadline, is discarded by its pool, and its server rolls the transaction
+    /// back when the connection closes.
     pub async fn rollback(mut self) -> Result<(), Error> {
         end(std::mem::take(&mut self.databases), false).await.result
     }
@@ -230,7 +246,7 @@ impl Session {
         call: &'s CallState,
     ) -> Result<ReadLease<'s, D>, Error> {
         let cluster = self.router.cluster::<D>()?;
-        let held = connections::<D>(&mut self.databases);
+        let held = connections::<D>(&mut self.databases, cluster.options());
         held.forget_lost(self.commit_on_success)?;
         if let Some(writer) = &mut held.writer {
             let transaction = writer.transaction;
@@ -263,7 +279,7 @@ impl Session {
     ) -> Result<WriteLease<'s, D>, Error> {
         let cluster = self.router.cluster::<D>()?;
         let transaction = self.commit_on_success;
-        let held = connections::<D>(&mut self.databases);
+        let held = connections::<D>(&mut self.databases, cluster.options());
         held.forget_lost(transaction)?;
         let writer = match held.writer.take() {
             Some(writer) => writer,
@@ -296,7 +312,10 @@ type Manager<C> = <C as AsyncConnection>::TransactionManager;
 
 /// The connections of database `D` in `databases`, added empty on its first use. A free
 /// function on the field, so that the caller keeps its other fields (the router) borrowed.
-fn connections<D: Database>(databases: &mut Vec<Box<dyn AnyConnections>>) -> &mut Connections<D> {
+fn connections<'d, D: Database>(
+    databases: &'d mut Vec<Box<dyn AnyConnections>>,
+    options: &PoolOptions,
+) -> &'d mut Connections<D> {
     let index = databases
         .iter()
         .position(|held| (&**held as &dyn Any).is::<Connections<D>>())
@@ -305,6 +324,10 @@ fn connections<D: Database>(databases: &mut Vec<Box<dyn AnyConnections>>) -> &mu
                 reader: None,
                 writer: None,
                 take_position: false,
+                limits: Limits {
+                    read: options.read_timeout,
+                    write: options.write_timeout,
+                },
             }));
             databases.len() - 1
         });
@@ -363,29 +386,36 @@ impl<C: Backend> Memo<C> {
         Some(depth.map_or(0, std::num::NonZeroU32::get))
     }
 
-    /// Rolls back every open transaction. A rollback that fails leaves the connection
-    /// broken, and its pool discards it: the server then rolls back as the connection
-    /// closes.
-    async fn roll_back_all(&mut self) {
+    /// Rolls back every open transaction, by `deadline`. A rollback that fails, or gets no
+    /// answer in time, leaves the connection broken or abandoned, and its pool discards it:
+    /// the server then rolls back as the connection closes.
+    async fn roll_back_all(&mut self, deadline: Option<Instant>) {
         if !self.usable() {
             // Its pool discards it, and its server rolls back as it closes: a connection
             // left mid-statement may not even answer a rollback.
             return;
         }
         while self.open_transactions().is_some_and(|depth| depth > 0) {
-            if Manager::<C>::rollback_transaction(&mut self.conn.raw)
-                .await
-                .is_err()
-            {
+            self.conn.abandon();
+            let rollback = Manager::<C>::rollback_transaction(&mut self.conn.raw);
+            if !matches!(by(deadline, rollback).await, Some(Ok(()))) {
                 return;
             }
+            self.conn.reinstate();
         }
     }
 
     /// Commits the request transaction when asked to and it is the only one open; rolls
-    /// everything else back. A transaction left open inside the request's means a call was
-    /// interrupted half done: the request's writes are then rolled back, not committed.
-    async fn end(&mut self, commit: bool, database: &'static str) -> Result<(), Error> {
+    /// everything else back; by `deadline`. A transaction left open inside the request's
+    /// means a call was interrupted half done: the request's writes are then rolled back,
+    /// not committed.
+    async fn end(
+        &mut self,
+        commit: bool,
+        database: &'static str,
+        limit: Option<Duration>,
+    ) -> Result<(), Error> {
+        let deadline = limit.map(|limit| Instant::now() + limit);
         let expected = u32::from(self.transaction);
         let open = self.open_transactions();
         let fate = self.fate();
@@ -393,20 +423,41 @@ impl<C: Backend> Memo<C> {
             return Err(request_transaction_gone(fate, database));
         }
         if !commit || fate != Fate::Usable || open == Some(0) {
-            self.roll_back_all().await;
+            self.roll_back_all(deadline).await;
             return Ok(());
         }
         if open != Some(expected) {
-            self.roll_back_all().await;
+            self.roll_back_all(deadline).await;
             if !self.transaction {
                 // Only the interrupted call's own writes are lost: it never returned `Ok`.
                 return Ok(());
             }
             return Err(Error::Interrupted { database });
         }
-        match Manager::<C>::commit_transaction(&mut self.conn.raw).await {
-            Ok(()) => Ok(()),
-            Err(error) => Err(self.commit_failed(error)),
+        self.conn.abandon();
+        let commit = by(
+            deadline,
+            Manager::<C>::commit_transaction(&mut self.conn.raw),
+        )
+        .await;
+        if commit.is_some() {
+            self.conn.reinstate();
+        }
+        match commit {
+            Some(Ok(())) => Ok(()),
+            Some(Err(error)) => Err(self.commit_failed(error)),
+            // The `COMMIT` went out and no answer came: it may have taken effect.
+            None => Err(self.timed_out(limit, true)),
+        }
+    }
+
+    /// The error of a session's end that missed its deadline on this connection.
+    fn timed_out(&self, limit: Option<Duration>, commit_unknown: bool) -> Error {
+        Error::Timeout {
+            server: Some(Arc::clone(&self.conn.server)),
+            role: Role::Writer,
+            after: limit.unwrap_or_default(),
+            commit_unknown,
         }
     }
 
@@ -460,6 +511,15 @@ fn request_transaction_gone(fate: Fate, database: &'static str) -> Error {
     }
 }
 
+/// `step`'s output, or `None` when `deadline` passes first (a frozen server). The caller
+/// abandons the connection the step runs on first: cut short, it is never used again.
+async fn by<F: Future>(deadline: Option<Instant>, step: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), step).await.ok(),
+        None => Some(step.await),
+    }
+}
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A database's connections with their type erased, so that one session holds databases of
@@ -484,19 +544,29 @@ impl<D: Database> AnyConnections for Connections<D> {
                 reader,
                 writer,
                 take_position,
+                limits,
             } = *self;
             if let Some(mut reader) = reader {
-                reader.roll_back_all().await;
+                let deadline = limits.read.map(|limit| Instant::now() + limit);
+                reader.roll_back_all(deadline).await;
             }
             let Some(mut writer) = writer else {
                 return Ok(None);
             };
-            writer.end(commit, D::KEY).await?;
+            let started = Instant::now();
+            writer.end(commit, D::KEY, limits.write).await?;
             if !(commit && take_position && writer.usable()) {
                 return Ok(None);
             }
-            let position = writer.conn.raw.position().await.ok().flatten();
-            Ok(position.map(|position| (D::KEY, position)))
+            // Committed: a deadline that passes while the position is taken must not report
+            // the writes as not done, as for a call.
+            let deadline = limits.write.map(|limit| started + limit);
+            writer.conn.abandon();
+            let Some(position) = by(deadline, writer.conn.raw.position()).await else {
+                return Err(writer.timed_out(limits.write, true));
+            };
+            writer.conn.reinstate();
+            Ok(position.ok().flatten().map(|position| (D::KEY, position)))
         })
     }
 

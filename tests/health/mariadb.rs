@@ -11,6 +11,9 @@ use harness::{MariaDbCluster, ServerRef};
 #[path = "cases/common.rs"]
 #[allow(clippy::duplicate_mod)]
 mod common;
+#[path = "cases/deadlines.rs"]
+#[allow(clippy::duplicate_mod)]
+mod deadlines;
 #[path = "cases/failover.rs"]
 #[allow(clippy::duplicate_mod)]
 mod failover;

@@ -14,6 +14,9 @@ mod commit_in_flight;
 #[path = "cases/common.rs"]
 #[allow(clippy::duplicate_mod)]
 mod common;
+#[path = "cases/deadlines.rs"]
+#[allow(clippy::duplicate_mod)]
+mod deadlines;
 #[path = "cases/failover.rs"]
 #[allow(clippy::duplicate_mod)]
 mod failover;

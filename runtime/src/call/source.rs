@@ -31,18 +31,14 @@ pub trait ReadSource<D: Database>: Send + sealed::Reads {
     fn read_origin(&mut self, _: Sealed) -> Origin<'_, D>;
 
     /// The span a call's `route` span falls back to as its parent when no span is current:
-    /// a session's.
+    /// a session's. No default: a new source must say, as it must for its deadline.
     #[doc(hidden)]
-    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
-        None
-    }
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span>;
 
     /// The deadline of a read call's attempt: the database's `read_timeout`, for a source
     /// that checks out connections; none for a connection the caller holds.
     #[doc(hidden)]
-    fn deadline(&self, _: Sealed) -> Option<Deadline> {
-        None
-    }
+    fn deadline(&self, _: Sealed) -> Option<Deadline>;
 }
 
 /// Something a `#[route(write)]` function of database `D` can get its writer from: a
@@ -60,16 +56,12 @@ pub trait WriteSource<D: Database>: Send + sealed::Writes {
 
     /// As [`ReadSource::parent_span`].
     #[doc(hidden)]
-    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
-        None
-    }
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span>;
 
     /// The deadline of a write call: the database's `write_timeout`, for a source that
     /// checks out connections; none for a connection the caller holds.
     #[doc(hidden)]
-    fn deadline(&self, _: Sealed) -> Option<Deadline> {
-        None
-    }
+    fn deadline(&self, _: Sealed) -> Option<Deadline>;
 }
 
 /// Where a call's connection comes from.
@@ -92,6 +84,10 @@ impl<D: Database> ReadSource<D> for Router {
         Origin(Via::Router(self))
     }
 
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
+    }
+
     fn deadline(&self, _: Sealed) -> Option<Deadline> {
         self.deadline::<D>(Role::Reader)
     }
@@ -100,6 +96,10 @@ impl<D: Database> ReadSource<D> for Router {
 impl<D: Database> WriteSource<D> for Router {
     fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
         Origin(Via::Router(self))
+    }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
     }
 
     fn deadline(&self, _: Sealed) -> Option<Deadline> {
@@ -111,17 +111,44 @@ impl<D: Database> ReadSource<D> for Reader<'_, D> {
     fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
         Origin(Via::HeldByReader(self.pooled()))
     }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
+    }
+
+    /// Runs within its caller's deadline.
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
+        None
+    }
 }
 
 impl<D: Database> ReadSource<D> for Writer<'_, D> {
     fn read_origin(&mut self, _: Sealed) -> Origin<'_, D> {
         Origin(Via::Held(self.pooled()))
     }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
+    }
+
+    /// Runs within its caller's deadline.
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
+        None
+    }
 }
 
 impl<D: Database> WriteSource<D> for Writer<'_, D> {
     fn write_origin(&mut self, _: Sealed) -> Origin<'_, D> {
         Origin(Via::Held(self.pooled()))
+    }
+
+    fn parent_span(&self, _: Sealed) -> Option<&tracing::Span> {
+        None
+    }
+
+    /// Runs within its caller's deadline.
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
+        None
     }
 }
 

@@ -67,7 +67,7 @@ use crate::error::{Error, Role};
 use crate::seal::Sealed;
 use crate::session::Session;
 use crate::token::Token;
-use crate::topology::Router;
+use crate::topology::{Deadline, Router};
 
 /// A tower layer that gives each request a [`Session`] on `router` and ends it once the
 /// handler has responded; handlers take it as a [`RequestSession`].
@@ -473,6 +473,8 @@ impl DerefMut for RequestSession {
     }
 }
 
+/// The session's own source: its origin, span and deadline, each forwarded (the traits have
+/// no default bodies, so that none can be forgotten here).
 impl<D: Database> ReadSource<D> for RequestSession {
     fn read_origin(&mut self, sealed: Sealed) -> Origin<'_, D> {
         ReadSource::read_origin(&mut *self.0, sealed)
@@ -480,6 +482,10 @@ impl<D: Database> ReadSource<D> for RequestSession {
 
     fn parent_span(&self, sealed: Sealed) -> Option<&tracing::Span> {
         ReadSource::<D>::parent_span(&*self.0, sealed)
+    }
+
+    fn deadline(&self, sealed: Sealed) -> Option<Deadline> {
+        ReadSource::<D>::deadline(&*self.0, sealed)
     }
 }
 
@@ -490,6 +496,10 @@ impl<D: Database> WriteSource<D> for RequestSession {
 
     fn parent_span(&self, sealed: Sealed) -> Option<&tracing::Span> {
         WriteSource::<D>::parent_span(&*self.0, sealed)
+    }
+
+    fn deadline(&self, sealed: Sealed) -> Option<Deadline> {
+        WriteSource::<D>::deadline(&*self.0, sealed)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use diesel::QuerySource;
 use diesel::internal::table_macro::{Join, JoinOn};
-use diesel::query_builder::{FromClause, NoFromClause};
+use diesel::query_builder::{FromClause, NoFromClause, SelectStatement};
 use diesel::query_source::{Alias, AliasSource};
 
 /// A table, or a query source made of tables (a join, an alias), whose tables all belong
@@ -56,6 +56,15 @@ where
 }
 
 impl<D, J, On> InDatabase<D> for JoinOn<J, On> where J: InDatabase<D> {}
+
+/// A nested join (`a.inner_join(b.inner_join(c))`): diesel makes its right side a plain
+/// `SELECT` of the inner join, whose `FROM` clause holds the tables.
+impl<D, F> InDatabase<D> for SelectStatement<FromClause<F>>
+where
+    F: QuerySource,
+    FromClause<F>: InDatabase<D>,
+{
+}
 
 impl<D, S> InDatabase<D> for Alias<S>
 where

@@ -11,20 +11,11 @@
 //!
 //! # What is checked, and what is not
 //!
-//! Checked when the program is compiled: the `FROM` clause (tables, joins and their `ON`,
-//! aliases), the target of an `INSERT`, `UPDATE` or `DELETE`, the source of a boxed query,
-//! and the subqueries (`exists`, `eq_any`, `ne_all`, `single_value`) of the `WHERE` clause,
-//! select list and `ORDER BY` of a `SELECT` (with or without `FROM`) and of the `WHERE`
-//! clause of an `UPDATE` or `DELETE`, at any depth through subqueries' own `WHERE` clauses;
-//! the selects of a `UNION`, `INTERSECT` or `EXCEPT`.
+//! The positions of a statement whose tables are checked, and those that are not (diesel
+//! does not expose them to the types), are listed once, in the README's section [What is
+//! checked, and what is not][checked]; `docs/architecture.md` says how each check works.
 //!
-//! Not checked, because diesel does not expose them to the types (see
-//! `docs/architecture.md`): subqueries in `HAVING` and `GROUP BY`, in the select list or
-//! `ORDER BY` of a subquery, in `INSERT` values and `UPDATE ... SET`; the source of an
-//! `INSERT ... SELECT`; a subquery boxed with `into_boxed()`; what a boxed query or a
-//! `Box<dyn BoxableExpression>` holds besides its source; raw SQL (`sql_query`,
-//! `diesel::dsl::sql`).
-//!
+//! [checked]: https://github.com/diesel-route/diesel-route#what-is-checked-and-what-is-not
 //! [`Reader`]: crate::Reader
 
 mod kind;

@@ -2,7 +2,7 @@
 // reader's connection off as a writer's: the write is refused before any SQL is sent.
 use std::ops::{Deref, DerefMut};
 
-use diesel_route::__private::{Origin, Sealed};
+use diesel_route::__private::{Deadline, Origin, Sealed, Span};
 use diesel_route::prelude::*;
 use diesel_route::{DatabaseConfig, Error, ReadSource, Router, Session, WriteSource};
 
@@ -39,6 +39,14 @@ impl DerefMut for Disguised<'_> {
 impl WriteSource<default> for Disguised<'_> {
     fn write_origin(&mut self, sealed: Sealed) -> Origin<'_, default> {
         ReadSource::<default>::read_origin(&mut self.reader, sealed)
+    }
+
+    fn parent_span(&self, _: Sealed) -> Option<&Span> {
+        None
+    }
+
+    fn deadline(&self, _: Sealed) -> Option<Deadline> {
+        None
     }
 }
 
