@@ -7,58 +7,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use self::common::App;
-
-/// A sample's labels and value.
-type Sample = (BTreeMap<String, String>, f64);
-
-/// One scrape: each sample by its name and labels as written.
-struct Scrape(BTreeMap<String, Sample>);
-
-impl Scrape {
-    async fn of(app: &App) -> Self {
-        let (status, body) = app.get("/metrics").await;
-        assert_eq!(status, StatusCode::OK);
-        let Value::String(text) = body else {
-            panic!("Prometheus text, not {body}");
-        };
-        Self(text.lines().filter_map(sample).collect())
-    }
-
-    /// The sum of the samples of `name` whose labels include `labels`.
-    fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        let matching = self.0.iter().filter(|(key, (found, _))| {
-            key.split('{').next() == Some(name)
-                && labels
-                    .iter()
-                    .all(|(label, value)| found.get(*label).map(String::as_str) == Some(*value))
-        });
-        matching.map(|(_, (_, value))| value).sum()
-    }
-}
-
-/// `name{label="value",...} 12` → (`name{...}`, (labels, 12.0)).
-fn sample(line: &str) -> Option<(String, Sample)> {
-    if line.starts_with('#') || line.trim().is_empty() {
-        return None;
-    }
-    let (key, value) = line.rsplit_once(' ')?;
-    let labels = key
-        .split_once('{')
-        .map(|(_, labels)| labels.trim_end_matches('}'))
-        .unwrap_or("");
-    let labels = labels
-        .split(',')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(label, value)| (label.to_owned(), value.trim_matches('"').to_owned()))
-        .collect();
-    Some((key.to_owned(), (labels, value.parse().ok()?)))
-}
+use self::common::{App, Scrape};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_counters_move_by_the_calls_the_requests_made() {

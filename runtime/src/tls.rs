@@ -189,7 +189,7 @@ pub(crate) fn certificates(file: &Path) -> Result<Vec<CertificateDer<'static>>, 
 }
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-fn private_key(file: &Path) -> Result<PrivateKeyDer<'static>, String> {
+pub(crate) fn private_key(file: &Path) -> Result<PrivateKeyDer<'static>, String> {
     PrivateKeyDer::from_pem_file(file).map_err(|error| {
         format!(
             "cannot read a private key from `{}`: {error}",

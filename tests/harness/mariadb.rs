@@ -76,7 +76,8 @@ impl MariaDbCluster {
     }
 
     /// Starts a cluster as `options` say, with TLS or not, and waits until every replica
-    /// replicates, and has the application user's `REQUIRE SSL` where TLS is required. Panics
+    /// replicates, and has the application user's `REQUIRE SSL` where TLS is required
+    /// (`REQUIRE X509` where a client certificate is). Panics
     /// as [`MariaDbCluster::start`] does.
     pub fn start_with(options: ClusterOptions) -> MariaDbCluster {
         let mut mariadb = MariaDb::find().unwrap_or_else(|why| panic!("{why}"));
@@ -90,8 +91,14 @@ impl MariaDbCluster {
         let cluster = &this.cluster;
         copy_template(&template, &cluster.primary().data_dir);
         cluster.start_node(cluster.primary());
-        if options.tls == Tls::Required {
-            this.sql(&this.primary(), "ALTER USER 'app'@'%' REQUIRE SSL");
+        let require = match options.tls {
+            Tls::Off | Tls::Optional => None,
+            Tls::Required => Some("SSL"),
+            Tls::ClientCert => Some("X509"),
+        };
+        if let Some(require) = require {
+            let sql = format!("ALTER USER 'app'@'%' REQUIRE {require}");
+            this.sql(&this.primary(), &sql);
         }
         cluster.start_replicas(|node| copy_template(&template, &node.data_dir));
         for node in cluster.replicas() {
@@ -305,13 +312,19 @@ impl MariaDbCluster {
 
     /// A `mariadb` client command connected to `server` as the application user, in batch mode;
     /// add `-e SQL`, or spawn it to hold a session open. On a TLS cluster it uses TLS without
-    /// verifying the certificate (`--ssl`); add `--ssl-ca=...`, `--ssl-verify-server-cert` or
-    /// `--skip-ssl` to connect otherwise.
+    /// verifying the certificate (`--ssl`), with the client certificate where the cluster
+    /// requires one; add `--ssl-ca=...`, `--ssl-verify-server-cert` or `--skip-ssl` to connect
+    /// otherwise.
     pub fn app_command(&self, server: &ServerRef) -> Command {
         let mut client = self.cluster.flavor.client(server.port, "app");
         client.arg(format!("--password={MARIADB_APP_PASSWORD}"));
         if self.options.tls != Tls::Off {
             client.arg("--ssl");
+        }
+        if self.options.tls == Tls::ClientCert {
+            let certificates = crate::certificates();
+            client.arg(format!("--ssl-cert={}", certificates.client_cert.display()));
+            client.arg(format!("--ssl-key={}", certificates.client_key.display()));
         }
         client.arg("app");
         client

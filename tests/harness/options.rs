@@ -43,6 +43,12 @@ pub enum Tls {
     /// The application user must use TLS: its plaintext connections are refused. The
     /// harness's own superuser and replication connections may stay plaintext.
     Required,
+    /// As [`Tls::Required`], and the application user must also present a client
+    /// certificate signed by [`Certificates::ca_cert`](crate::Certificates::ca_cert), such as
+    /// [`Certificates::client_cert`](crate::Certificates::client_cert): PostgreSQL checks
+    /// that it names the user (`clientcert=verify-full`), MariaDB that the CA signed it
+    /// (`REQUIRE X509`).
+    ClientCert,
 }
 
 /// The certificate a TLS cluster's servers present. Both are signed by

@@ -273,11 +273,18 @@ impl PgCluster {
     /// A `psql` command connected to `server` as the application user, stopping at the first
     /// error and printing SQLSTATEs; add `-c SQL`, or spawn it to hold a session open. It
     /// gives the password where one is needed (`PGPASSWORD`) and, on a TLS cluster, uses TLS
-    /// without verifying the certificate (libpq's default `sslmode=prefer`); set `PGSSLMODE`,
-    /// `PGSSLROOTCERT` or `PGPASSWORD` on it to connect otherwise.
+    /// without verifying the certificate (libpq's default `sslmode=prefer`), with the client
+    /// certificate where the cluster requires one; set `PGSSLMODE`, `PGSSLROOTCERT` or
+    /// `PGPASSWORD` on it to connect otherwise.
     pub fn app_command(&self, server: &ServerRef) -> Command {
         let postgres = &self.cluster.flavor;
-        postgres.app_psql(server.port, "app", self.options.password)
+        let mut psql = postgres.app_psql(server.port, "app", self.options.password);
+        if self.options.tls == crate::Tls::ClientCert {
+            let certificates = crate::certificates();
+            psql.env("PGSSLCERT", &certificates.client_cert)
+                .env("PGSSLKEY", &certificates.client_key);
+        }
+        psql
     }
 
     /// Creates database `name` owned by the application user, waits until the standbys have

@@ -22,9 +22,14 @@ pub struct Certificates {
     pub server_key: PathBuf,
     /// A server certificate for `DNS:wrong.example` only, also signed by `ca_cert`.
     pub wrong_host_cert: PathBuf,
+    /// A client certificate for the application user (`CN=app`), signed by `ca_cert`: what
+    /// [`crate::Tls::ClientCert`] servers ask of that user.
+    pub client_cert: PathBuf,
+    /// The key of `client_cert`, mode 0600.
+    pub client_key: PathBuf,
 }
 
-/// The test process's certificates, made on first use (about a second: three RSA keys).
+/// The test process's certificates, made on first use (about a second: four RSA keys).
 pub fn certificates() -> &'static Certificates {
     static CERTIFICATES: OnceLock<(WorkDir, Certificates)> = OnceLock::new();
     &CERTIFICATES.get_or_init(make_certificates).1
@@ -38,18 +43,21 @@ fn make_certificates() -> (WorkDir, Certificates) {
     let path = dir.path();
     let ca_cert = certificate_authority(path, "ca", "diesel-route test CA");
     let other_ca_cert = certificate_authority(path, "other-ca", "diesel-route other CA");
-    let server_key = path.join("server.key");
-    // RSA, 2048 bits by default, as for the CAs: what every client library takes.
-    openssl(path, &["genpkey", "-algorithm", "RSA"], "server.key");
-    let server_cert = sign(path, "server", "localhost", "DNS:localhost, IP:127.0.0.1");
-    let wrong_host_cert = sign(path, "wrong-host", "wrong.example", "DNS:wrong.example");
+    let server_key = private_key(path, "server.key");
+    let server_cert = sign_server(path, "server", "localhost", "DNS:localhost, IP:127.0.0.1");
+    let wrong_host_cert = sign_server(path, "wrong-host", "wrong.example", "DNS:wrong.example");
     hand_key_to_postgres(path, &server_key);
+    let client_key = private_key(path, "client.key");
+    let client_extensions = "extendedKeyUsage = clientAuth\n";
+    let client_cert = sign(path, "client", "client.key", "app", client_extensions);
     let certificates = Certificates {
         ca_cert,
         other_ca_cert,
         server_cert,
         server_key,
         wrong_host_cert,
+        client_cert,
+        client_key,
     };
     (dir, certificates)
 }
@@ -77,26 +85,42 @@ fn certificate_authority(dir: &Path, name: &str, common_name: &str) -> PathBuf {
     dir.join(certificate)
 }
 
+/// A new private key `<name>`, mode 0600: RSA, 2048 bits by default, as for the CAs, what
+/// every client library takes.
+fn private_key(dir: &Path, name: &str) -> PathBuf {
+    openssl(dir, &["genpkey", "-algorithm", "RSA"], name);
+    let key = dir.join(name);
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", key.display()));
+    key
+}
+
 /// `<name>.crt` for `common_name` and `subject_alt_name`, with the key `server.key`, signed by
 /// `ca.crt`. Rustls (webpki) takes only X.509 v3 server certificates whose SAN names the host.
-fn sign(dir: &Path, name: &str, common_name: &str, subject_alt_name: &str) -> PathBuf {
+fn sign_server(dir: &Path, name: &str, common_name: &str, subject_alt_name: &str) -> PathBuf {
+    let extensions = format!(
+        "keyUsage = critical, digitalSignature, keyEncipherment\n\
+         extendedKeyUsage = serverAuth\n\
+         subjectAltName = {subject_alt_name}\n"
+    );
+    sign(dir, name, "server.key", common_name, &extensions)
+}
+
+/// `<name>.crt` for `common_name`, with the key `key` and the X.509 v3 `extensions` of an
+/// end entity, signed by `ca.crt`.
+fn sign(dir: &Path, name: &str, key: &str, common_name: &str, extensions: &str) -> PathBuf {
     let request = format!("{name}.csr");
     let subject = format!("/CN={common_name}");
     openssl(
         dir,
-        &["req", "-new", "-key", "server.key", "-subj", &subject],
+        &["req", "-new", "-key", key, "-subj", &subject],
         &request,
     );
-    let extensions = format!(
-        "basicConstraints = critical, CA:FALSE\n\
-         keyUsage = critical, digitalSignature, keyEncipherment\n\
-         extendedKeyUsage = serverAuth\n\
-         subjectAltName = {subject_alt_name}\n"
-    );
+    let extensions = format!("basicConstraints = critical, CA:FALSE\n{extensions}");
     let extensions_file = format!("{name}.ext");
     write(&dir.join(&extensions_file), &extensions);
     let certificate = format!("{name}.crt");
-    // The CA picks a random serial, so the two certificates differ in it.
+    // The CA picks a random serial, so the certificates differ in it.
     let signing = [
         "x509", "-req", "-in", &request, "-CA", "ca.crt", "-CAkey", "ca.key",
     ];
@@ -108,8 +132,6 @@ fn sign(dir: &Path, name: &str, common_name: &str, subject_alt_name: &str) -> Pa
 /// PostgreSQL takes a key only when its own user owns it with mode 0600; MariaDB runs as root
 /// and reads it anyway.
 fn hand_key_to_postgres(dir: &Path, key: &Path) {
-    fs::set_permissions(key, fs::Permissions::from_mode(0o600))
-        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", key.display()));
     if let Ok(postgres) = RunAs::postgres_user() {
         postgres.chown(dir);
         postgres.chown(key);

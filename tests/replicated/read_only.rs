@@ -6,11 +6,11 @@
 
 use diesel::sql_types::{BigInt, Text};
 use diesel_route::prelude::*;
-use diesel_route::{DatabaseConfig, Error, Router, raw_read};
+use diesel_route::{DatabaseConfig, Error, ReadSource, Router, raw_read};
 
 use crate::backend;
 use crate::schema::{App, whoami};
-use crate::{Databases, Reader};
+use crate::{Databases, Reader, default};
 
 #[route(read)]
 async fn sneak_in(conn: &mut Reader, name: &str) -> diesel_route::Result<usize> {
@@ -113,10 +113,11 @@ async fn session_is_read_only(conn: &mut Reader) -> diesel_route::Result<bool> {
 }
 
 /// Every flip fails, or its write does, or the call does; nothing is written; and the calls
-/// after it, on the same pooled connection (a pool of one), find a read-only session.
-async fn flips_write_nothing(app: &App, router: &mut Router) {
+/// after it, on the same connection (a pool of one, or a request session's reader), find a
+/// read-only session.
+async fn flips_write_nothing(app: &App, source: &mut (dyn ReadSource<default> + Send)) {
     for flip in backend::SESSION_FLIPS {
-        match flip_then_write(router, flip).await {
+        match flip_then_write(source, flip).await {
             Ok((_, wrote)) => {
                 let error = wrote.expect_err(flip);
                 assert!(matches!(error, Error::ReadOnly(_)), "{flip}: {error:?}");
@@ -124,19 +125,19 @@ async fn flips_write_nothing(app: &App, router: &mut Router) {
             Err(error) => assert!(matches!(error, Error::ReadOnly(_)), "{flip}: {error:?}"),
         }
         for _ in 0..2 {
-            let error = sneak_in(router, "after").await.unwrap_err();
+            let error = sneak_in(source, "after").await.unwrap_err();
             assert!(
                 matches!(error, Error::ReadOnly(_)),
                 "after {flip}: {error:?}"
             );
             assert!(
-                session_is_read_only(router).await.unwrap(),
+                session_is_read_only(source).await.unwrap(),
                 "after {flip}: the session is writable"
             );
         }
     }
     for select in backend::WRITING_SELECTS {
-        let error = run_raw(router, select).await.unwrap_err();
+        let error = run_raw(source, select).await.unwrap_err();
         assert!(matches!(error, Error::ReadOnly(_)), "{select}: {error:?}");
     }
     assert_nothing_written(app);
@@ -161,13 +162,17 @@ async fn a_reader_on_the_primary_cannot_make_its_session_writable_nor_write_afte
         .unwrap();
     let read = whoami(&mut router).await.unwrap();
     assert!(read.server(app.cluster).is_primary, "{read:?}");
+    // Through the router: each call checks the pool's one connection out and gives it back.
     flips_write_nothing(&app, &mut router).await;
 
-    // The same through a request session, whose reader stays for every call.
+    // Through a request session, whose reader stays checked out for every call.
     let mut session = router.session();
-    flips_write_nothing(&app, &mut router).await;
-    let error = sneak_in(&mut session, "session").await.unwrap_err();
-    assert!(matches!(error, Error::ReadOnly(_)), "{error:?}");
+    flips_write_nothing(&app, &mut session).await;
+    let held = session.servers();
+    assert!(
+        matches!(held.as_slice(), [(diesel_route::Role::Reader, server)] if server.name() == "primary"),
+        "the session holds {held:?}"
+    );
     session.rollback().await.unwrap();
 }
 
@@ -179,4 +184,7 @@ async fn a_reader_on_a_replica_cannot_make_its_session_writable_nor_write_after(
     };
     let mut router = app.router.clone();
     flips_write_nothing(&app, &mut router).await;
+    let mut session = router.session();
+    flips_write_nothing(&app, &mut session).await;
+    session.rollback().await.unwrap();
 }

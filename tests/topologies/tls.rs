@@ -3,17 +3,23 @@
 //! when its CA is untrusted or (`verify-full`) its host name is not the URL's; `require`
 //! never falls back to plaintext; `prefer` encrypts when it can; a CA file that cannot be
 //! read is a configuration error when the router is built. Every connection the router opens
-//! (readers, writers, health checks) is encrypted, as the servers themselves report.
+//! (readers, writers, health checks) is encrypted, as the servers themselves report. Servers
+//! that require a client certificate take the one the URL or the builder gives, and refuse a
+//! client without one with a connect error that names the server.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use diesel::QueryableByName;
+use diesel::sql_types::Bool;
+use diesel_route::prelude::*;
 use diesel_route::{DatabaseConfig, Error, Router, TlsMode};
-use harness::{ClusterOptions, MariaDbCluster, PgCluster, ServerCert, Tls};
+use harness::{ClusterOptions, MariaDbCluster, PgCluster, ServerCert, ServerRef, Tls};
 
 use crate::support::{
-    maria_reader_encrypted, maria_router, maria_writer_encrypted, pg_reader_encrypted, pg_router,
-    pg_writer_encrypted,
+    maria_read_server, maria_reader_encrypted, maria_router, maria_writer_encrypted,
+    pg_read_server, pg_reader_encrypted, pg_router, pg_writer_encrypted,
 };
+use crate::{Writer, maria};
 
 fn options(tls: Tls, server_cert: ServerCert) -> ClusterOptions {
     ClusterOptions {
@@ -30,6 +36,15 @@ fn ca() -> String {
 
 fn other_ca() -> String {
     path(&harness::certificates().other_ca_cert)
+}
+
+/// The application user's client certificate and its key, signed by the CA.
+fn client_identity() -> (String, String) {
+    let certificates = harness::certificates();
+    (
+        path(&certificates.client_cert),
+        path(&certificates.client_key),
+    )
 }
 
 fn path(path: &std::path::Path) -> String {
@@ -74,6 +89,110 @@ async fn maria_works_encrypted(router: &mut Router, what: &str) {
     assert!(matches!(write, Ok(true)), "{what}: write {write:?}");
 }
 
+/// The answer of `sql`, a count of `server`'s sessions of the application user and more, once
+/// the count exceeds the connections the router pools there: the health check has its own.
+async fn health_check_connected(
+    cluster: &PgCluster,
+    router: &Router,
+    server: &harness::ServerRef,
+    sql: &str,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = tokio::task::block_in_place(|| cluster.sql(server, sql));
+        let sessions: usize = answer.split('|').next().unwrap().parse().unwrap();
+        if sessions > pooled(router, &server.name) {
+            return answer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no health check connected to `{}`: {answer}",
+            server.name
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The connections the router's pools hold open to the server `name` of `default`.
+fn pooled(router: &Router, name: &str) -> usize {
+    let stats = router.stats();
+    let database = stats.database("default").expect("the database's stats");
+    let server = database.server(name).expect("the server's stats");
+    server.pools.iter().map(|pool| pool.open).sum()
+}
+
+#[derive(QueryableByName)]
+struct Standby {
+    #[diesel(sql_type = Bool)]
+    standby: bool,
+}
+
+/// Whether the server a PostgreSQL write went to is a standby.
+#[route(write)]
+async fn pg_writer_on_standby(conn: &mut Writer) -> diesel_route::Result<bool> {
+    let query = diesel::sql_query("SELECT pg_is_in_recovery() AS standby");
+    let row: Standby = query.get_result(conn).await?;
+    Ok(row.standby)
+}
+
+/// Whether the server a MariaDB write went to is a read-only replica.
+#[route(write)]
+async fn maria_writer_on_replica(conn: &mut Writer<maria>) -> diesel_route::Result<bool> {
+    let query = diesel::sql_query("SELECT @@global.read_only = 1 AS standby");
+    let row: Standby = query.get_result(conn).await?;
+    Ok(row.standby)
+}
+
+/// Reads go to the standby and writes to the primary, over encrypted connections.
+async fn pg_routes_encrypted(router: &mut Router, what: &str) {
+    pg_works_encrypted(router, what).await;
+    let read = pg_read_server(router).await;
+    assert!(matches!(read, Ok((_, true))), "{what}: read on {read:?}");
+    let write = pg_writer_on_standby(router).await;
+    assert!(
+        matches!(write, Ok(false)),
+        "{what}: write on a standby: {write:?}"
+    );
+}
+
+async fn maria_routes_encrypted(router: &mut Router, what: &str) {
+    maria_works_encrypted(router, what).await;
+    let read = maria_read_server(router).await;
+    assert!(matches!(read, Ok((_, true))), "{what}: read on {read:?}");
+    let write = maria_writer_on_replica(router).await;
+    assert!(
+        matches!(write, Ok(false)),
+        "{what}: write on a replica: {write:?}"
+    );
+}
+
+/// A connect error naming `server`, whose chain of causes holds one of `reasons` and no
+/// password.
+fn assert_refused_by(
+    result: diesel_route::Result<bool>,
+    server: &ServerRef,
+    reasons: &[&str],
+    what: &str,
+) {
+    let error = result.expect_err(what);
+    let Error::Connect { server: named, .. } = &error else {
+        panic!("{what}: not a connect error: {error:?}");
+    };
+    assert_eq!(named.url().port(), Some(server.port), "{what}: {error}");
+    let report = harness::report(&error);
+    assert!(
+        reasons.iter().any(|reason| report.contains(reason)),
+        "{what}: expected one of {reasons:?} in {report}"
+    );
+    for password in [harness::PG_APP_PASSWORD, harness::MARIADB_APP_PASSWORD] {
+        assert!(!report.contains(password), "{what}: {report}");
+        assert!(
+            !format!("{error:?}").contains(password),
+            "{what}: {error:?}"
+        );
+    }
+}
+
 /// A connect error whose chain of causes holds one of `reasons`.
 fn assert_refused(result: diesel_route::Result<bool>, reasons: &[&str], what: &str) {
     let error = result.expect_err(what);
@@ -112,17 +231,12 @@ async fn postgres_connects_in_every_mode_where_it_should() {
     let mut router = pg_router(config).unwrap();
     pg_works_encrypted(&mut router, "builder").await;
     // Its health checks, too: every session of the application user is encrypted.
-    tokio::time::sleep(Duration::from_millis(600)).await;
     for server in cluster.servers() {
         let sql = "SELECT count(*), bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
                    WHERE usename = 'app'";
-        let answer = cluster.sql(&server, sql);
-        let (count, all) = answer.split_once('|').expect("two columns");
-        assert!(
-            count.parse::<u32>().unwrap() >= 1 && all == "t",
-            "{}: {answer}",
-            server.name
-        );
+        let answer = health_check_connected(&cluster, &router, &server, sql).await;
+        let (_, all) = answer.split_once('|').expect("two columns");
+        assert_eq!(all, "t", "{}: {answer}", server.name);
     }
 
     let mut untrusted = pg_router(pg_config(
@@ -277,6 +391,65 @@ async fn mariadb_verify_identity_refuses_a_certificate_for_another_host() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_presents_the_client_certificate_a_server_requires() {
+    let Some(cluster) =
+        harness::pg_cluster_with_or_skip(options(Tls::ClientCert, ServerCert::Localhost))
+    else {
+        return;
+    };
+    let (ca, (cert, key)) = (ca(), client_identity());
+    let verified = [("sslmode", "verify-full"), ("sslrootcert", ca.as_str())];
+    let with_identity = [("sslcert", cert.as_str()), ("sslkey", key.as_str())];
+    let mut in_url = pg_router(pg_config(
+        &cluster,
+        &[&verified[..], &with_identity].concat(),
+    ))
+    .expect("a router");
+    pg_routes_encrypted(&mut in_url, "the client certificate in the URL").await;
+    let config = pg_config(&cluster, &verified).tls_client_identity(&cert, &key);
+    let mut in_builder = pg_router(config).expect("a router");
+    pg_routes_encrypted(&mut in_builder, "the client certificate from the builder").await;
+
+    let mut without = pg_router(pg_config(&cluster, &verified)).expect("a router");
+    let result = pg_writer_encrypted(&mut without).await;
+    let reasons = ["requires a valid client certificate"];
+    assert_refused_by(
+        result,
+        &cluster.primary(),
+        &reasons,
+        "no client certificate",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_presents_the_client_certificate_a_user_requires() {
+    let Some(cluster) =
+        harness::mariadb_cluster_with_or_skip(options(Tls::ClientCert, ServerCert::Localhost))
+    else {
+        return;
+    };
+    let (ca, (cert, key)) = (ca(), client_identity());
+    let verified = [("ssl-mode", "VERIFY_IDENTITY"), ("ssl-ca", ca.as_str())];
+    let with_identity = [("ssl-cert", cert.as_str()), ("ssl-key", key.as_str())];
+    let params = [&verified[..], &with_identity].concat();
+    let mut in_url = maria_router(maria_config(&cluster, &params)).expect("a router");
+    maria_routes_encrypted(&mut in_url, "the client certificate in the URL").await;
+    let config = maria_config(&cluster, &verified).tls_client_identity(&cert, &key);
+    let mut in_builder = maria_router(config).expect("a router");
+    maria_routes_encrypted(&mut in_builder, "the client certificate from the builder").await;
+
+    let mut without = maria_router(maria_config(&cluster, &verified)).expect("a router");
+    let result = maria_writer_encrypted(&mut without).await;
+    let reasons = ["Access denied"];
+    assert_refused_by(
+        result,
+        &cluster.primary(),
+        &reasons,
+        "no client certificate",
+    );
+}
+
 /// A CA file that is missing, or is no certificate, is found when the router is built.
 #[test]
 fn a_bad_ca_file_is_a_configuration_error_at_start_up() {
@@ -308,4 +481,39 @@ fn a_bad_ca_file_is_a_configuration_error_at_start_up() {
     ))
     .unwrap_err();
     assert!(error.to_string().contains("verify-everything"), "{error}");
+}
+
+/// MySQL's driver takes RSA client keys only (the PKCS#8 ones above work): a certificate
+/// with another kind of key is refused when the router is built, naming the key's file, not
+/// at every connection.
+#[test]
+fn a_mysql_client_key_that_is_not_rsa_is_a_configuration_error_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("ec.key"), dir.path().join("ec.crt"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-noenc", "-subj", "/CN=app", "-days", "1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(made.status.success(), "{made:?}");
+    let (key, cert) = (path(&key), path(&cert));
+    let config = DatabaseConfig::new("mysql://app:pw@db.internal/app?ssl-mode=REQUIRED")
+        .tls_client_identity(&cert, &key);
+    let error = maria_router(config).unwrap_err();
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    let shown = error.to_string();
+    assert!(
+        shown.contains(&key) && shown.contains("not an RSA key"),
+        "{shown}"
+    );
 }

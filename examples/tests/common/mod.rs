@@ -5,10 +5,11 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use axum::http::{Method, Request, StatusCode};
-use diesel_route::{Role, Router, Stats};
+use diesel_route::{Role, Router, RouterBuilder, Stats};
 use diesel_route_examples::web;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -128,6 +129,52 @@ impl App {
     }
 }
 
+/// A sample's labels and value.
+type Sample = (BTreeMap<String, String>, f64);
+
+/// One scrape of `GET /metrics`: each sample by its name and labels as written.
+pub(crate) struct Scrape(BTreeMap<String, Sample>);
+
+impl Scrape {
+    pub(crate) async fn of(app: &App) -> Self {
+        let (status, body) = app.get("/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        let Value::String(text) = body else {
+            panic!("Prometheus text, not {body}");
+        };
+        Self(text.lines().filter_map(sample).collect())
+    }
+
+    /// The sum of the samples of `name` whose labels include `labels`.
+    pub(crate) fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let matching = self.0.iter().filter(|(key, (found, _))| {
+            key.split('{').next() == Some(name)
+                && labels
+                    .iter()
+                    .all(|(label, value)| found.get(*label).map(String::as_str) == Some(*value))
+        });
+        matching.map(|(_, (_, value))| value).sum()
+    }
+}
+
+/// `name{label="value",...} 12` → (`name{...}`, (labels, 12.0)).
+fn sample(line: &str) -> Option<(String, Sample)> {
+    if line.starts_with('#') || line.trim().is_empty() {
+        return None;
+    }
+    let (key, value) = line.rsplit_once(' ')?;
+    let labels = key
+        .split_once('{')
+        .map(|(_, labels)| labels.trim_end_matches('}'))
+        .unwrap_or("");
+    let labels = labels
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(label, value)| (label.to_owned(), value.trim_matches('"').to_owned()))
+        .collect();
+    Some((key.to_owned(), (labels, value.parse().ok()?)))
+}
+
 /// Checkouts of every pool of `database`, as (server, role) → count.
 pub(crate) fn checkouts(stats: &Stats, database: &str) -> Vec<(String, Role, u64)> {
     stats
@@ -192,9 +239,18 @@ pub(crate) struct Backing {
     _files: tempfile::TempDir,
 }
 
+impl Backing {
+    /// Fresh databases and a router to them; `None` where the servers are not installed.
+    pub(crate) fn create() -> Option<(Self, Router)> {
+        let (backing, builder) = Self::prepare()?;
+        Some((backing, builder.build().expect("a router")))
+    }
+}
+
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 impl Backing {
-    pub(crate) fn create() -> Option<(Self, Router)> {
+    /// Fresh databases, and a router builder configured with them.
+    pub(crate) fn prepare() -> Option<(Self, RouterBuilder)> {
         #[cfg(feature = "postgres")]
         let cluster = harness::pg_cluster_or_skip(2)?;
         #[cfg(not(feature = "postgres"))]
@@ -203,12 +259,10 @@ impl Backing {
             let (primary, replicas) = cluster.create_database(name);
             diesel_route::DatabaseConfig::new(primary).replicas(replicas)
         };
-        let router = Router::builder(diesel_route_examples::Databases)
+        let builder = Router::builder(diesel_route_examples::Databases)
             .database("default", config("blog"))
-            .database("analytics", config("analytics"))
-            .build()
-            .expect("a router");
-        Some((Self(cluster), router))
+            .database("analytics", config("analytics"));
+        Some((Self(cluster), builder))
     }
 
     pub(crate) fn has_replicas(&self) -> bool {
@@ -261,10 +315,10 @@ impl Backing {
 
 #[cfg(not(any(feature = "postgres", feature = "mysql")))]
 impl Backing {
-    pub(crate) fn create() -> Option<(Self, Router)> {
+    pub(crate) fn prepare() -> Option<(Self, RouterBuilder)> {
         let dir = tempfile::tempdir().expect("a temp dir");
         let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-        let router = Router::builder(diesel_route_examples::Databases)
+        let builder = Router::builder(diesel_route_examples::Databases)
             .database(
                 "default",
                 diesel_route::DatabaseConfig::new(file("blog.db")),
@@ -272,10 +326,8 @@ impl Backing {
             .database(
                 "analytics",
                 diesel_route::DatabaseConfig::new(file("analytics.db")),
-            )
-            .build()
-            .expect("a router");
-        Some((Self { _files: dir }, router))
+            );
+        Some((Self { _files: dir }, builder))
     }
 
     pub(crate) fn has_replicas(&self) -> bool {

@@ -9,8 +9,11 @@ use diesel::QueryResult;
 use diesel::sql_types::{BigInt, Double, Text};
 use diesel_async::SimpleAsyncConnection;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::PrivateKeyDer;
 
 use super::{Backend, BoxFuture, Health, Watch, sealed};
 use crate::error::{BoxError, Role};
@@ -61,14 +64,14 @@ fn options(url: &ServerUrl, role: Role) -> Result<mysql_async::OptsBuilder, BoxE
         init.push("SET SESSION TRANSACTION READ ONLY".to_owned());
         builder = builder.init(init);
     }
-    Ok(builder.ssl_opts(ssl_options(url.tls())))
+    Ok(builder.ssl_opts(ssl_options(url.tls())?))
 }
 
 /// mysql_async's TLS options for `tls`: certificates checked as the mode says, against the
 /// given CA alone when one is given.
-fn ssl_options(tls: &TlsSettings) -> Option<mysql_async::SslOpts> {
+fn ssl_options(tls: &TlsSettings) -> Result<Option<mysql_async::SslOpts>, String> {
     let verify = match tls.mode {
-        TlsMode::Disable => return None,
+        TlsMode::Disable => return Ok(None),
         TlsMode::Prefer | TlsMode::Require => None,
         TlsMode::VerifyCa => Some(false),
         TlsMode::VerifyFull => Some(true),
@@ -83,10 +86,66 @@ fn ssl_options(tls: &TlsSettings) -> Option<mysql_async::SslOpts> {
             .with_disable_built_in_roots(true);
     }
     if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
-        let identity = mysql_async::ClientIdentity::new(cert.clone().into(), key.clone().into());
+        let key = rsa_key_pkcs1(key)?;
+        let identity = mysql_async::ClientIdentity::new(cert.clone().into(), key.into());
         ssl = ssl.with_client_identity(Some(identity));
     }
-    Some(ssl)
+    Ok(Some(ssl))
+}
+
+/// The client key of `file` as PKCS#1 DER, the one form mysql_async's rustls identity
+/// takes: a key in PKCS#8 (what `openssl genpkey` and most tools write) would fail every
+/// connection with "No private key found". Keys that are not RSA are refused, naming the file.
+fn rsa_key_pkcs1(file: &Path) -> Result<Vec<u8>, String> {
+    let refused = || {
+        format!(
+            "the client key `{}` is not an RSA key, the only kind the MySQL driver takes",
+            file.display()
+        )
+    };
+    match crate::tls::private_key(file)? {
+        PrivateKeyDer::Pkcs1(key) => Ok(key.secret_pkcs1_der().to_vec()),
+        PrivateKeyDer::Pkcs8(key) => rsa_of_pkcs8(key.secret_pkcs8_der())
+            .map(<[u8]>::to_vec)
+            .ok_or_else(refused),
+        _ => Err(refused()),
+    }
+}
+
+/// The RSA key a PKCS#8 `PrivateKeyInfo` wraps: `SEQUENCE { version, SEQUENCE { algorithm,
+/// parameters }, OCTET STRING key }`, whose algorithm is `rsaEncryption`.
+fn rsa_of_pkcs8(der: &[u8]) -> Option<&[u8]> {
+    /// The DER of OID 1.2.840.113549.1.1.1.
+    const RSA_ENCRYPTION: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+    ];
+    let (info, _) = der_element(der, 0x30)?;
+    let (_version, rest) = der_element(info, 0x02)?;
+    let (algorithm, rest) = der_element(rest, 0x30)?;
+    let (key, _) = der_element(rest, 0x04)?;
+    algorithm.starts_with(RSA_ENCRYPTION).then_some(key)
+}
+
+/// The content of the DER element `input` starts with, when its tag is `tag`, and what
+/// follows the element.
+fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    let (&length, rest) = rest.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (length, rest) = match length {
+        0..=0x7f => (usize::from(length), rest),
+        0x81..=0x84 => {
+            let (bytes, rest) = rest.split_at_checked(usize::from(length & 0x7f))?;
+            let length = bytes
+                .iter()
+                .fold(0, |length, byte| length << 8 | usize::from(*byte));
+            (length, rest)
+        }
+        _ => return None,
+    };
+    rest.split_at_checked(length)
 }
 
 impl Backend for MysqlConnection {
@@ -100,6 +159,9 @@ impl Backend for MysqlConnection {
         let url = ServerUrl::network(url, &["mysql", "mariadb"], 3306)?;
         let url = url.with_tls(&TLS_PARAMETERS, tls)?;
         url.tls().check()?;
+        if let Some(key) = &url.tls().client_key {
+            rsa_key_pkcs1(key)?;
+        }
         Ok(url)
     }
 

@@ -23,8 +23,9 @@ impl PgCluster {
 
     /// The harness's superuser and the standbys are trusted, with TLS or without, so the
     /// harness works the same on every cluster. The application user gives its password where
-    /// the options ask for one, and is refused without TLS where they require it. Roles that
-    /// tests create are trusted.
+    /// the options ask for one, and is refused without TLS where they require it, and without
+    /// a client certificate for `app` where they require one. Roles that tests create are
+    /// trusted.
     fn hba_conf(&self) -> String {
         let method = if self.options.password {
             "scram-sha-256"
@@ -35,6 +36,10 @@ impl PgCluster {
             Tls::Off | Tls::Optional => format!("host      all  app  127.0.0.1/32  {method}\n"),
             Tls::Required => format!(
                 "hostssl   all  app  127.0.0.1/32  {method}\n\
+                 hostnossl all  app  127.0.0.1/32  reject\n"
+            ),
+            Tls::ClientCert => format!(
+                "hostssl   all  app  127.0.0.1/32  {method}  clientcert=verify-full\n\
                  hostnossl all  app  127.0.0.1/32  reject\n"
             ),
         };

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use diesel_route::ReadFallback;
 
 use super::common::{App, whoami, whoami_after, write_mark, write_mark_after};
-use crate::support::{Ran, blocking, server_stats};
+use crate::support::{Ran, blocking, server_stats, within};
 
 /// Every server kills every application session while the pool's connections were used
 /// within the last second (so the pre-ping's window would hand them out unchecked): the next
@@ -56,9 +56,22 @@ async fn killed_health_check_connections_do_not_take_healthy_replicas_out() {
         return;
     };
     assert_eq!(app.read_every_replica(200).await.len(), 2);
-    // The health checks have connected by now.
-    tokio::time::sleep(interval * 2).await;
+    // A replica's position is known once its health check answered, on a connection the
+    // kill below then ends.
+    let checked = within(Duration::from_secs(30), || {
+        let stats = app.stats();
+        let positions = ["replica1", "replica2"].map(|name| server_stats(&stats, name).position);
+        positions.iter().all(Option::is_some).then_some(())
+    })
+    .await;
+    assert!(
+        checked.is_some(),
+        "no health check answered: {:?}",
+        app.stats()
+    );
     kill_every_session(&app, &app.cluster.replicas());
+    // Time passing: reads over five health-check intervals, while the checks find their
+    // connections killed.
     let until = Instant::now() + interval * 5;
     let mut reads = 0;
     while Instant::now() < until {
@@ -91,15 +104,17 @@ async fn connections_the_server_timed_out_are_replaced_without_an_error() {
         return;
     };
     let warm = warm_up(&mut app).await;
-    tokio::time::sleep(idle + Duration::from_secs(1)).await;
-    // The premise: the server did close them.
-    for (server, pids) in &warm {
-        let alive = app.sessions(&app.server(server));
-        assert!(
-            pids.is_disjoint(&alive),
-            "`{server}` kept sessions {pids:?} past its idle timeout: {alive:?}"
-        );
-    }
+    // The premise: once the idle timeout has passed, the servers close every one of them.
+    let closed = within(idle + Duration::from_secs(30), || {
+        let alive = |server: &String| app.sessions(&app.server(server));
+        let kept = |(server, pids): (&String, &BTreeSet<i64>)| !pids.is_disjoint(&alive(server));
+        (!warm.iter().any(kept)).then_some(())
+    })
+    .await;
+    assert!(
+        closed.is_some(),
+        "the servers kept some of {warm:?} past their idle timeout"
+    );
 
     for n in 1..=5 {
         let read = whoami(&mut app.router)
@@ -131,6 +146,7 @@ async fn the_keepalive_keeps_idle_connections_past_the_servers_idle_timeout() {
         return;
     };
     let warm = warm_up(&mut app).await;
+    // Time passing: 5 s of idling, over twice the servers' idle timeout.
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     for (server, pids) in &warm {

@@ -1,19 +1,20 @@
 //! Sessions killed by the dozen while load runs (`pg_terminate_backend`, `KILL`), most of
 //! them mid-statement: not one read fails (each read killed runs again on another server),
-//! and no write is reported with an outcome the database contradicts.
+//! and no write is reported with an outcome the database contradicts. The servers confirm
+//! each kill, and the router's stats show the calls they hit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use diesel_route::Router;
 use diesel_route::prelude::*;
+use diesel_route::{Role, Router};
 
 use super::common::{App, whoami_after};
 use super::{Db, sleep_sql};
 use crate::Writer;
-use crate::support::blocking;
+use crate::support::{blocking, pool_stats, server_stats};
 
 /// How long each storm blows.
 const STORM: Duration = Duration::from_secs(4);
@@ -44,12 +45,13 @@ impl Told {
         }
     }
 
-    /// Whether `rows` copies of the write in the database agree with what was told.
-    fn agrees_with(self, rows: usize) -> bool {
+    /// Whether `rows` copies of the write in the database contradict what was told. An
+    /// outcome unknown is honest with or without its row; a row twice is checked apart.
+    fn contradicted_by(self, rows: usize) -> bool {
         match self {
-            Told::Committed => rows == 1,
-            Told::NotCommitted => rows == 0,
-            Told::Unknown => rows <= 1,
+            Told::Committed => rows != 1,
+            Told::NotCommitted => rows != 0,
+            Told::Unknown => false,
         }
     }
 }
@@ -133,7 +135,8 @@ fn storm(app: &App, targets: &[&str], every: Duration) -> usize {
     killed
 }
 
-/// The notes whose rows contradict what their writers were told.
+/// The notes whose rows contradict what their writers were told, or that were written
+/// twice (a write is never run again).
 fn misreported(app: &App, writes: &[(String, Told)]) -> Vec<String> {
     let primary = app.server("primary");
     let rows = app.sql(&primary, "SELECT note FROM marks");
@@ -141,19 +144,34 @@ fn misreported(app: &App, writes: &[(String, Told)]) -> Vec<String> {
     for note in rows.lines() {
         *counts.entry(note.trim()).or_default() += 1;
     }
+    let rows_of = |note: &str| counts.get(note).copied().unwrap_or(0);
     writes
         .iter()
-        .filter(|(note, told)| !told.agrees_with(counts.get(note.as_str()).copied().unwrap_or(0)))
-        .map(|(note, told)| {
-            format!(
-                "{note}: told {told:?}, {} rows",
-                counts.get(note.as_str()).copied().unwrap_or(0)
-            )
-        })
+        .filter(|(note, told)| told.contradicted_by(rows_of(note)) || rows_of(note) > 1)
+        .map(|(note, told)| format!("{note}: told {told:?}, {} rows", rows_of(note)))
         .collect()
 }
 
-async fn blow(app: &App, targets: &'static [&'static str]) -> Seen {
+/// Calls on `servers`' pools of `role` whose connection died under them, as the router
+/// counted them.
+fn lost_calls(app: &App, servers: &[&str], role: Role) -> u64 {
+    let stats = app.stats();
+    let lost = |name: &&str| pool_stats(&server_stats(&stats, name), role);
+    servers
+        .iter()
+        .map(|name| lost(name).errors.connection_lost)
+        .sum()
+}
+
+/// How many of `writes` their callers were told did not surely commit.
+fn not_committed(writes: &[(String, Told)]) -> usize {
+    let failed = writes.iter().filter(|(_, told)| *told != Told::Committed);
+    failed.count()
+}
+
+/// Load while sessions on `targets` are killed; what the load saw. Panics unless the
+/// servers confirm kills.
+async fn blow(app: &App, targets: &[&str]) -> Seen {
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
     let tasks = load(&app.router, 12, 4, &stop, &seen);
@@ -172,6 +190,7 @@ async fn blow(app: &App, targets: &'static [&'static str]) -> Seen {
         seen.failed_reads.len(),
         seen.writes.len()
     );
+    assert!(killed > 0, "the storm killed no session on {targets:?}");
     seen.writes.sort_by(|a, b| a.0.cmp(&b.0));
     seen
 }
@@ -184,7 +203,8 @@ async fn a_storm_of_killed_replica_sessions_fails_no_read() {
     let Some(app) = App::own(|_| {}, configure).await else {
         return;
     };
-    let seen = blow(&app, &["replica1", "replica2"]).await;
+    let replicas = ["replica1", "replica2"];
+    let seen = blow(&app, &replicas).await;
     assert!(seen.reads > 100, "{} reads", seen.reads);
     assert!(
         seen.failed_reads.is_empty(),
@@ -192,6 +212,10 @@ async fn a_storm_of_killed_replica_sessions_fails_no_read() {
         seen.failed_reads.len(),
         seen.failed_reads
     );
+    // Reads did lose their connections to the kills; as none failed, each ran again.
+    let lost = lost_calls(&app, &replicas, Role::Reader);
+    assert!(lost > 0, "no read lost its connection: {:?}", app.stats());
+    eprintln!("{lost} reads lost their connection and ran again");
     let wrong = misreported(&app, &seen.writes);
     assert!(wrong.is_empty(), "misreported writes: {wrong:?}");
 }
@@ -207,6 +231,14 @@ async fn a_storm_of_killed_primary_sessions_misreports_no_write() {
         seen.failed_reads.is_empty(),
         "reads go to the replicas: {:?}",
         seen.failed_reads
+    );
+    // The kills hit writes mid-call: the check below is not of writes that all went well.
+    let lost = lost_calls(&app, &["primary"], Role::Writer);
+    assert!(lost > 0, "no write lost its connection: {:?}", app.stats());
+    assert!(
+        not_committed(&seen.writes) > 0,
+        "every write committed: {:?}",
+        app.stats()
     );
     let wrong = misreported(&app, &seen.writes);
     assert!(wrong.is_empty(), "misreported writes: {wrong:?}");
