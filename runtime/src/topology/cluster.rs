@@ -64,6 +64,7 @@ pub(crate) struct Members<C: Backend> {
     token_waits: AtomicU64,
     token_primary_reads: AtomicU64,
     token_not_honoured: AtomicU64,
+    token_positions_asked: AtomicU64,
     /// The last time the primary was asked its position for a client's token; held while
     /// it is asked, so that the reads that need an answer share one.
     primary_asked: tokio::sync::Mutex<Option<Asked>>,
@@ -138,6 +139,7 @@ impl<D: Database> Cluster<D> {
                 token_waits: AtomicU64::new(0),
                 token_primary_reads: AtomicU64::new(0),
                 token_not_honoured: AtomicU64::new(0),
+                token_positions_asked: AtomicU64::new(0),
                 primary_asked: tokio::sync::Mutex::new(None),
             }),
         })
@@ -328,6 +330,7 @@ impl<C: Backend> Members<C> {
             return known();
         }
         let at = Instant::now();
+        self.token_positions_asked.fetch_add(1, Ordering::Relaxed);
         let answered = self.ask_primary_position().await;
         let done = Instant::now();
         *asked = Some(Asked { at, done, answered });
@@ -438,6 +441,7 @@ impl<C: Backend> Members<C> {
             reads_waited_for_token: self.token_waits.load(Ordering::Relaxed),
             reads_on_primary_for_token: self.token_primary_reads.load(Ordering::Relaxed),
             reads_token_not_honoured: self.token_not_honoured.load(Ordering::Relaxed),
+            token_positions_asked: self.token_positions_asked.load(Ordering::Relaxed),
             servers: self.servers.iter().map(|server| server.stats()).collect(),
         }
     }

@@ -62,6 +62,10 @@ pub struct DatabaseStats {
     /// without one goes (the freshest replica in rotation): a position beyond the
     /// primary's (a forged token), no primary known, or the fallback policy forbidding it.
     pub reads_token_not_honoured: u64,
+    /// Times the primary was asked its position to check a client's unsigned token naming
+    /// a position beyond the primary's last known one: one question at a time, shared by
+    /// every read waiting for it.
+    pub token_positions_asked: u64,
     /// The configured primary (or its candidates) first, then the replicas.
     pub servers: Vec<ServerStats>,
 }
