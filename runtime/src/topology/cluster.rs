@@ -214,9 +214,9 @@ impl<C: Backend> Members<C> {
     /// (or from its own writes), so the primary reached it; else it is client input, honoured
     /// only once the primary is known to have reached it.
     ///
-    /// A replica in rotation known to have the position serves at once. Else up to two that
-    /// may replay it in time are asked to, sharing `read_your_writes_wait` (a replica whose
-    /// data was too old at its last health check to catch up within the wait is not asked).
+    /// A replica in rotation known to have the position serves at once. Else up to two are
+    /// asked to replay it, sharing `read_your_writes_wait` (one whose data was too old at
+    /// its last health check to catch up within the wait is asked once, not waited for).
     /// Else the primary, when the fallback policy allows reads there. A token never fails a
     /// call: one that cannot be honoured sends the read to the freshest replica in rotation,
     /// where a read without it goes.
@@ -253,8 +253,8 @@ impl<C: Backend> Members<C> {
 
     /// A reader on a replica in rotation that has `wanted` or replays it within
     /// `read_your_writes_wait`: first one known to have it, else up to [`REPLICAS_ASKED`]
-    /// that may catch up in time, picked at random, asked to wait (the second one with what
-    /// is left of the wait: at least one round trip).
+    /// picked at random, asked to wait (the second one with what is left of the wait); one
+    /// that cannot catch up in time is asked once, without waiting.
     async fn fresh_replica(&self, wanted: &Position) -> Option<Checkout<C>> {
         let deadline = Instant::now() + self.options.read_your_writes_wait;
         let known = self.replicas_having(wanted);
@@ -265,9 +265,6 @@ impl<C: Backend> Members<C> {
             tried |= 1 << slot;
             let replica = &self.servers[slot];
             let has = replica.has(wanted);
-            if !has && !self.may_catch_up(replica, wanted, deadline) {
-                continue;
-            }
             let mut conn = match replica.checkout(Role::Reader).await {
                 Ok(conn) => conn,
                 Err(error) => {
@@ -281,8 +278,12 @@ impl<C: Backend> Members<C> {
                 return Some(conn);
             }
             asked += 1;
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.wait_for(replica, &mut conn, wanted, left).await {
+            let budget = match self.may_catch_up(replica, wanted, deadline) {
+                true => deadline.saturating_duration_since(Instant::now()),
+                // One look (its last health check may be old news), no wait.
+                false => std::time::Duration::ZERO,
+            };
+            if self.wait_for(replica, &mut conn, wanted, budget).await {
                 self.token_waits.fetch_add(1, Ordering::Relaxed);
                 return Some(conn);
             }
