@@ -211,6 +211,7 @@ impl Session {
         let ended = end(std::mem::take(&mut self.databases), true).await;
         let mut token = std::mem::take(&mut self.token);
         for (database, position) in ended.positions {
+            self.router.primary_wrote(database, &position);
             token.merge_position(database, &position);
         }
         ended.result.map(|()| self.router.signed(token))

@@ -586,6 +586,8 @@ pub(crate) trait AnyCluster: Any + Send + Sync + super::readiness::Probe {
     /// The read and write deadlines of the database's calls.
     fn deadlines(&self) -> [Option<std::time::Duration>; 2];
     fn stats(&self) -> DatabaseStats;
+    /// A write committed: the primary is at `position` now.
+    fn primary_wrote(&self, position: &Position);
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle);
     fn dispose(&self) -> BoxFuture<'_>;
 }
@@ -601,6 +603,10 @@ impl<D: Database> AnyCluster for Cluster<D> {
 
     fn stats(&self) -> DatabaseStats {
         self.members.stats(D::Connection::NAME)
+    }
+
+    fn primary_wrote(&self, position: &Position) {
+        self.members.primary_wrote(position);
     }
 
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {

@@ -8,7 +8,7 @@ use crate::config::{DatabaseConfig, Setting};
 use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::server::Server;
-use crate::token::{SHORTEST_KEY, Token, TokenKeys, TokenSlot};
+use crate::token::{Position, SHORTEST_KEY, Token, TokenKeys, TokenSlot};
 use crate::topology::stats::Stats;
 use crate::topology::watchdog::{self, Deadline, Watchdog};
 use crate::topology::{AnyCluster, Catalog, Cluster, Declared};
@@ -134,6 +134,15 @@ impl Router {
     fn ignored(&self) -> Token {
         self.tokens_ignored.fetch_add(1, Ordering::Relaxed);
         Token::default()
+    }
+
+    /// A session's write to database `key` committed: its primary is at `position` now (a
+    /// sample of its history, so that the token covering the write is known to be genuine).
+    pub(crate) fn primary_wrote(&self, key: &str, position: &Position) {
+        let cluster = self.clusters.iter().find(|cluster| cluster.key() == key);
+        if let Some(cluster) = cluster {
+            cluster.primary_wrote(position);
+        }
     }
 
     /// `token`, signed when the router has token keys.
