@@ -151,10 +151,12 @@ impl Session {
 
     /// Reads through the session see the writes `token` covers: a token from an earlier
     /// request of the same client (see the axum layer), or carried in a job's payload. Its
-    /// reads then go to a replica that has replayed those writes, or to the primary.
+    /// reads then go to a replica that has replayed those writes, or to the primary. With
+    /// token keys, a token not signed by one of the router's keys is ignored.
     #[must_use]
     pub fn with_token(mut self, token: &Token) -> Self {
-        self.token.merge(token);
+        self.token.merge(&self.router.accepted(token));
+        self.token = self.router.signed(std::mem::take(&mut self.token));
         self
     }
 
@@ -167,7 +169,8 @@ impl Session {
         self.with_token(&token)
     }
 
-    /// The token the session's reads honour: the one it was given. After
+    /// The token the session's reads honour: the one it was given (signed with the router's
+    /// token key, when it has one). After
     /// [`commit`](Self::commit), the token returned also covers the session's writes.
     pub fn token(&self) -> &Token {
         &self.token
@@ -223,9 +226,10 @@ impl Session {
         let ended = end(std::mem::take(&mut self.databases), true).await;
         let mut token = std::mem::take(&mut self.token);
         for (database, position) in ended.positions {
+            self.router.primary_wrote(database, &position);
             token.merge_position(database, &position);
         }
-        ended.result.map(|()| token)
+        ended.result.map(|()| self.router.signed(token))
     }
 
     /// Ends the session: rolls back whatever is open and gives every connection back.
@@ -261,7 +265,7 @@ impl Session {
             Some(reader) => reader,
             None => {
                 let conn = cluster
-                    .reader_for(self.token.position(D::KEY))
+                    .reader_for(self.token.position(D::KEY), self.router.signs_tokens())
                     .await
                     .inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
                 Memo::new(conn, false)

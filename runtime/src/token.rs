@@ -7,11 +7,21 @@
 //! position per database, merged by taking the later one; it travels as compact text (a
 //! cookie, a header, a job's payload) and never fails a call: text that does not parse, or
 //! names no database of the router, is ignored, and a position no replica reaches sends the
-//! read to the primary.
+//! read to the primary (when the fallback policy allows it).
+//!
+//! A token is client input. With keys configured ([`TokenKeys`]), the router signs the tokens
+//! it hands out with an HMAC-SHA-256 truncated to 128 bits, `<positions>~1<mac>` (`1` is the
+//! form's version, the MAC in unpadded base64url), and ignores every token it is given
+//! without a valid signature, at the cost of one MAC over at most 2 KiB of text.
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit, Mac};
 
 /// Where a server's data stands.
 #[doc(hidden)]
@@ -175,9 +185,106 @@ impl fmt::Display for Position {
 /// `FromStr`, serde) is compact and safe in a cookie or a header: `default:16b374d848`,
 /// `default:16b374d848.analytics:0-1-234`. Text that does not parse gives an empty token: a
 /// token is a hint for freshness, never a reason for a call to fail.
+///
+/// A router configured with token keys
+/// ([`RouterBuilder::token_key`](crate::RouterBuilder::token_key)) signs the tokens it
+/// hands out (`default:16b374d848~1<mac>`) and ignores the ones it is given unsigned, or
+/// signed with a key it does not hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Token {
     positions: Vec<(String, Position)>,
+    /// The MAC of the positions' text, as given or as signed; any change of the positions
+    /// drops it.
+    seal: Option<Seal>,
+}
+
+/// A token's MAC: HMAC-SHA-256 truncated to its first 128 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seal([u8; SEAL_BYTES]);
+
+const SEAL_BYTES: usize = 16;
+/// Between the positions and the seal: a character no position text holds.
+const SEAL_MARK: char = '~';
+/// The signed form's version, first character of the seal.
+const SEAL_VERSION: char = '1';
+/// The seal's text: the version, then 16 bytes in 22 characters of unpadded base64url.
+const SEAL_TEXT: usize = 1 + 22;
+/// The longest token text: what 32 databases' positions take, and a seal.
+const MOST_TEXT: usize = 64 * MOST_DATABASES;
+
+impl Seal {
+    fn parse(text: &str) -> Option<Self> {
+        let mac = text.strip_prefix(SEAL_VERSION)?;
+        if text.len() != SEAL_TEXT {
+            return None;
+        }
+        let mut bytes = [0; SEAL_BYTES];
+        let decoded = URL_SAFE_NO_PAD.decode_slice(mac, &mut bytes).ok()?;
+        (decoded == SEAL_BYTES).then_some(Self(bytes))
+    }
+}
+
+impl fmt::Display for Seal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{SEAL_VERSION}{}", URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The keys that sign and check tokens: the first signs, each one is accepted (so that a key
+/// can be replaced without refusing the tokens clients hold). Never printed.
+#[derive(Clone)]
+pub(crate) struct TokenKeys(Arc<[HmacSha256]>);
+
+/// Shortest key accepted: 128 bits.
+pub(crate) const SHORTEST_KEY: usize = 16;
+
+impl TokenKeys {
+    /// Keys of at least [`SHORTEST_KEY`] bytes, the signing one first; `None` without any.
+    pub(crate) fn new<K: AsRef<[u8]>>(keys: &[K]) -> Option<Self> {
+        let keys: Vec<HmacSha256> = keys
+            .iter()
+            .filter_map(|key| HmacSha256::new_from_slice(key.as_ref()).ok())
+            .collect();
+        (!keys.is_empty()).then(|| Self(keys.into()))
+    }
+
+    /// The MAC of `body` (a token's positions as text) under `key`, not yet finished.
+    fn mac(key: &HmacSha256, body: &str) -> HmacSha256 {
+        let mut mac = key.clone();
+        mac.update(b"diesel-route token 1\0");
+        mac.update(body.as_bytes());
+        mac
+    }
+
+    /// `token`, signed with the first key (an empty token stays unsigned).
+    pub(crate) fn sign(&self, mut token: Token) -> Token {
+        token.seal = (!token.is_empty()).then(|| {
+            let tag = Self::mac(&self.0[0], &token.body()).finalize().into_bytes();
+            let mut seal = [0; SEAL_BYTES];
+            seal.copy_from_slice(&tag[..SEAL_BYTES]);
+            Seal(seal)
+        });
+        token
+    }
+
+    /// Whether `token` is signed by one of the keys (compared in constant time), or empty.
+    pub(crate) fn verify(&self, token: &Token) -> bool {
+        let Some(seal) = token.seal else {
+            return token.is_empty();
+        };
+        let body = token.body();
+        self.0
+            .iter()
+            .any(|key| Self::mac(key, &body).verify_truncated_left(&seal.0).is_ok())
+    }
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenKeys({} redacted)", self.0.len())
+    }
 }
 
 impl Token {
@@ -186,8 +293,14 @@ impl Token {
         self.positions.is_empty()
     }
 
-    /// Takes in `other`'s positions: the later one per database.
+    /// Takes in `other`'s positions: the later one per database. A signature does not
+    /// survive a change: the router and sessions sign the tokens they hand out.
     pub fn merge(&mut self, other: &Token) {
+        if self.is_empty() {
+            // Nothing to merge: `other` as it is, with its signature.
+            self.clone_from(other);
+            return;
+        }
         for (database, position) in &other.positions {
             self.merge_position(database, position);
         }
@@ -203,6 +316,14 @@ impl Token {
 
     /// Takes in `position` for `database`: the later one.
     pub(crate) fn merge_position(&mut self, database: &str, position: &Position) {
+        let before = self.positions.clone();
+        self.merge_unsealed(database, position);
+        if self.positions != before {
+            self.seal = None;
+        }
+    }
+
+    fn merge_unsealed(&mut self, database: &str, position: &Position) {
         let full = self.positions.len() >= MOST_DATABASES;
         match self.positions.iter_mut().find(|(key, _)| key == database) {
             Some((_, own)) => own.merge(position),
@@ -214,14 +335,30 @@ impl Token {
         }
     }
 
-    /// Parses the text form; `None` when it is not a token.
+    /// Parses the text form, signed or not; `None` when it is not a token. A signature is
+    /// kept, not checked: the router checks it against its keys.
     pub fn parse(text: &str) -> Option<Token> {
+        if text.len() > MOST_TEXT {
+            return None;
+        }
+        let (body, seal) = match text.rsplit_once(SEAL_MARK) {
+            Some((body, seal)) => (body, Some(Seal::parse(seal)?)),
+            None => (text, None),
+        };
+        let mut token = Self::parse_body(body)?;
+        if token.is_empty() && seal.is_some() {
+            // Never signed: an empty token is handed out as empty text.
+            return None;
+        }
+        token.seal = seal;
+        Some(token)
+    }
+
+    /// The positions' text form.
+    fn parse_body(text: &str) -> Option<Token> {
         let mut token = Token::default();
         if text.is_empty() {
             return Some(token);
-        }
-        if text.len() > 64 * MOST_DATABASES {
-            return None;
         }
         for entry in text.split('.') {
             let (database, position) = entry.split_once(':')?;
@@ -233,19 +370,29 @@ impl Token {
             if !plausible || token.positions.len() == MOST_DATABASES {
                 return None;
             }
-            token.merge_position(database, &Position::from_token_text(position)?);
+            token.merge_unsealed(database, &Position::from_token_text(position)?);
         }
         Some(token)
+    }
+
+    /// The positions' text form: what a seal signs.
+    fn body(&self) -> String {
+        let entries: Vec<String> = self
+            .positions
+            .iter()
+            .map(|(database, position)| format!("{database}:{}", position.token_text()))
+            .collect();
+        entries.join(".")
     }
 }
 
 impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, (database, position)) in self.positions.iter().enumerate() {
-            let separator = if n == 0 { "" } else { "." };
-            write!(f, "{separator}{database}:{}", position.token_text())?;
+        f.write_str(&self.body())?;
+        match &self.seal {
+            Some(seal) => write!(f, "{SEAL_MARK}{seal}"),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -408,9 +555,110 @@ mod tests {
         }
         let long = "default:1.".repeat(200);
         assert_eq!(Token::parse(&long), None);
+        assert_eq!(Token::parse(&"f".repeat(MOST_TEXT + 1)), None);
         assert_eq!(
             serde_json::from_str::<Token>("\"%%%\"").unwrap(),
             Token::default()
         );
+    }
+
+    fn keys(keys: &[&str]) -> TokenKeys {
+        TokenKeys::new(keys).unwrap()
+    }
+
+    fn a_token() -> Token {
+        let mut token = Token::default();
+        token.merge_position("default", &Position::Lsn(0x16B374D848));
+        token.merge_position("maria", &Position::parse_gtid("0-1-10,1-2-5").unwrap());
+        token
+    }
+
+    #[test]
+    fn signed_tokens_round_trip() {
+        let key = keys(&["a key of thirty-two bytes, really"]);
+        let signed = key.sign(a_token());
+        let text = signed.to_string();
+        let (body, seal) = text.split_once(SEAL_MARK).unwrap();
+        assert_eq!(body, "default:16b374d848.maria:0-1-10_1-2-5");
+        assert_eq!(seal.len(), SEAL_TEXT);
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_graphic() && !b";,\\\"".contains(&b))
+        );
+        let parsed = Token::parse(&text).unwrap();
+        assert_eq!(parsed, signed);
+        assert!(key.verify(&parsed));
+        assert!(!key.verify(&a_token()), "unsigned");
+        assert!(key.verify(&Token::default()), "empty: nothing to honour");
+        assert_eq!(key.sign(Token::default()).to_string(), "");
+        let json = serde_json::to_string(&signed).unwrap();
+        assert!(key.verify(&serde_json::from_str::<Token>(&json).unwrap()));
+    }
+
+    #[test]
+    fn a_signature_does_not_survive_a_change() {
+        let key = keys(&["a key of thirty-two bytes, really"]);
+        let mut signed = key.sign(a_token());
+        let mut empty = Token::default();
+        empty.merge(&signed);
+        assert!(key.verify(&empty), "merged into nothing: the same token");
+        let mut later = Token::default();
+        later.merge_position("default", &Position::Lsn(0x16B374D900));
+        signed.merge(&later);
+        assert!(!key.verify(&signed));
+        assert!(!signed.to_string().contains(SEAL_MARK));
+    }
+
+    #[test]
+    fn keys_rotate() {
+        let old = keys(&["the old key, sixteen bytes or more"]);
+        let both = keys(&[
+            "the new key, sixteen bytes or more",
+            "the old key, sixteen bytes or more",
+        ]);
+        let new = keys(&["the new key, sixteen bytes or more"]);
+        let by_old = old.sign(a_token());
+        let by_both = both.sign(a_token());
+        assert!(both.verify(&by_old) && both.verify(&by_both));
+        assert!(new.verify(&by_both) && !new.verify(&by_old));
+        assert!(!old.verify(&by_both), "signed with the new key");
+        assert!(format!("{both:?}").contains("redacted") && !format!("{both:?}").contains("key"));
+    }
+
+    #[test]
+    fn every_mangling_of_a_signed_token_is_refused() {
+        let key = keys(&["a key of thirty-two bytes, really"]);
+        let text = key.sign(a_token()).to_string();
+        let refused = |text: &str| Token::parse(text).is_none_or(|token| !key.verify(&token));
+        // Each character changed, each length cut.
+        for at in 0..text.len() {
+            for replacement in ["0", "z", "~", "-", "_", "."] {
+                let mut mangled = text.clone();
+                mangled.replace_range(at..=at, replacement);
+                if mangled != text {
+                    assert!(refused(&mangled), "{mangled}");
+                }
+            }
+            assert!(
+                refused(&text[..at]) || text[..at].is_empty(),
+                "{}",
+                &text[..at]
+            );
+        }
+        let (body, seal) = text.split_once(SEAL_MARK).unwrap();
+        for mangled in [
+            format!("{body}{SEAL_MARK}2{}", &seal[1..]),
+            format!("{body}{SEAL_MARK}{seal}A"),
+            format!("{body}{SEAL_MARK}{seal}{SEAL_MARK}{seal}"),
+            format!("{body}.other:1{SEAL_MARK}{seal}"),
+            format!("{body}{SEAL_MARK}{}=", &seal[..seal.len() - 1]),
+            format!("{body}{SEAL_MARK}"),
+            format!("{SEAL_MARK}{seal}"),
+            format!("{body}{SEAL_MARK}{}", "1".repeat(10_000)),
+        ] {
+            assert!(refused(&mangled), "{mangled}");
+        }
+        let other = keys(&["another key of thirty-two bytes!"]);
+        assert!(refused(&other.sign(a_token()).to_string()));
     }
 }

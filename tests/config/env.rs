@@ -178,3 +178,32 @@ async fn bad_values_in_the_environment_name_their_variable() {
     let problem = config_error(builder, "other", "OTHER_DATABASE_POOL_MAX_SIZE");
     assert_eq!(problem, "must be at least 1");
 }
+
+/// `DATABASE_TOKEN_KEYS`: keys separated by commas, the first signing; a key too short is
+/// refused naming the variable, never printing the key.
+#[tokio::test]
+async fn token_keys_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = "shortkey";
+    let vars = with(
+        all_set(&dir.path().join("files.db")),
+        "DATABASE_TOKEN_KEYS",
+        &format!("a token key of 32 bytes, or so.., {short}"),
+    );
+    if !in_child_with("token_keys_come_from_the_environment", &vars) {
+        return;
+    }
+    let builder = Router::builder(Databases).with_env();
+    let problem = config_error(builder, "every database", "DATABASE_TOKEN_KEYS");
+    assert!(problem.contains("shorter than 16 bytes"), "{problem}");
+    assert!(!problem.contains(short), "{problem}");
+    // Keys in code win over the variable; with keys, an unsigned token is ignored.
+    let router = Router::builder(Databases)
+        .with_env()
+        .token_key("a token key given in code, 32 B")
+        .build()
+        .unwrap()
+        .with_token_text("default:16b374d848");
+    assert!(router.token().is_empty());
+    assert_eq!(router.stats().tokens_ignored, 1);
+}

@@ -55,3 +55,24 @@ async fn a_password_with_an_at_sign_does_not_leak_its_tail() {
     let builder = valid(&dir).database("other", DatabaseConfig::new(malformed));
     config_error(builder, "other", "DatabaseConfig::new");
 }
+
+#[tokio::test]
+async fn token_keys_never_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "a token key that must never show";
+    let builder = valid(&dir).token_key(key).accept_token_key(key);
+    let shown = format!("{builder:?}");
+    assert!(
+        !shown.contains(key) && shown.contains("2 redacted"),
+        "{shown}"
+    );
+    let problem = config_error(
+        valid(&dir).token_key("tiny-key"),
+        "every database",
+        "RouterBuilder::token_key",
+    );
+    assert!(
+        !problem.contains("tiny-key") && problem.contains("16 bytes"),
+        "{problem}"
+    );
+}

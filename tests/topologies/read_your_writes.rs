@@ -4,7 +4,9 @@
 //! router given the token's text, and an axum app carrying it in a cookie or a header; a read
 //! without it misses the write (so the delay is real); once the replicas have caught up, a
 //! read with the token is served by one of them. Garbage, forged and future tokens never fail
-//! a read.
+//! a read nor make it wait; signed tokens are honoured, tampered ones ignored; a token read
+//! tries a second replica, skips one known to be far behind, keeps off the primary when the
+//! fallback policy says so, and is served without a primary.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,10 +15,10 @@ use axum::extract::Path;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::{get, post};
 use diesel_route::axum::{RequestSession, SessionLayer, TOKEN_HEADER};
-use diesel_route::{DatabaseConfig, Error, Router, Token};
-use harness::{MariaDbCluster, PgCluster};
+use diesel_route::{DatabaseConfig, DatabaseStats, Error, ReadFallback, Role, Router, Token};
+use harness::{MariaDbCluster, PgCluster, Stop};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use tower::ServiceExt;
 
 use crate::support::{
@@ -112,7 +114,7 @@ fn pg_reads_given_the_token_see_the_write() {
     runtime
         .block_on(pg_insert(&mut handle, 100, false))
         .unwrap();
-    thread::sleep(DELAY + Duration::from_millis(500));
+    cluster.wait_caught_up();
     let mut session = router.session().with_token(&handle.token());
     let (found, _, in_recovery) = runtime.block_on(pg_find(&mut session, 100)).unwrap();
     assert!(
@@ -168,7 +170,7 @@ fn mariadb_reads_given_the_token_see_the_write() {
     runtime
         .block_on(maria_insert(&mut handle, 100, false))
         .unwrap();
-    thread::sleep(DELAY + Duration::from_millis(1000));
+    cluster.wait_caught_up();
     let mut session = router.session().with_token(&handle.token());
     let (found, server) = runtime.block_on(maria_find(&mut session, 100)).unwrap();
     assert!(
@@ -216,7 +218,7 @@ fn pg_the_axum_layer_carries_the_token_in_a_cookie_and_a_header() {
     let router = runtime
         .block_on(async { pg_router(pg_config(&cluster)) })
         .unwrap();
-    let app = app(router);
+    let app = app(router.clone());
     runtime.block_on(async {
         for id in 1..=10 {
             let body = || axum::body::Body::empty();
@@ -269,14 +271,318 @@ fn pg_the_axum_layer_carries_the_token_in_a_cookie_and_a_header() {
         let mangled = send(&app, mangled.body(axum::body::Body::empty()).unwrap()).await;
         assert_ne!(mangled.status(), StatusCode::INTERNAL_SERVER_ERROR);
     });
+    // The sessions' own tokens are known to be genuine: the primary is never asked.
+    let database = stats_of(&router, "default");
+    assert_eq!(database.token_positions_asked, 0, "{database:#?}");
 }
 
-/// Tokens a client could send: garbage, a position far in the future, one of another
-/// backend's kind, one of an unknown database. None fails a read; the future one sends it
-/// to the primary, at once or after the wait, and the garbage is counted.
+/// The counters of database `key`.
+fn stats_of(router: &Router, key: &str) -> DatabaseStats {
+    router.stats().database(key).unwrap().clone()
+}
+
+/// Reads served by the primary's reader pool: in its read guard.
+fn guarded_reads_on_primary(database: &DatabaseStats) -> u64 {
+    let primary = database.server("primary").unwrap();
+    let reader = primary.pools.iter().find(|pool| pool.role == Role::Reader);
+    reader.map_or(0, |pool| pool.checkouts)
+}
+
+/// With a `read_your_writes_wait` this long, a read that waited for a replica shows.
+const LONG_WAIT: Duration = Duration::from_secs(5);
+
+/// Far below [`LONG_WAIT`]: the most a read given a forged token may take.
+const NO_WAIT: Duration = Duration::from_millis(1250);
+
+/// Tokens a client could forge, replay, cut or pad: none fails a read, none makes it wait
+/// (each read takes far less than a `read_your_writes_wait` of 5 s), none sends it to the
+/// primary; the primary is asked its position at most once per read, and once for many
+/// reads that come together.
 #[test]
-fn pg_forged_tokens_are_harmless() {
-    let Some(cluster) = harness::pg_cluster_or_skip(1) else {
+fn pg_forged_tokens_cost_nothing() {
+    let Some(cluster) = harness::pg_cluster_or_skip(2) else {
+        return;
+    };
+    let primary = cluster.primary();
+    cluster
+        .app_sql(&primary, "CREATE TABLE ledger (id bigint PRIMARY KEY)")
+        .unwrap();
+    let runtime = runtime();
+    let config = pg_config(&cluster).read_your_writes_wait(LONG_WAIT);
+    let router = runtime.block_on(async { pg_router(config) }).unwrap();
+    let mut writer = router.clone();
+    runtime.block_on(pg_insert(&mut writer, 1, false)).unwrap();
+    let real = writer.token().to_string();
+    cluster.wait_caught_up();
+    let read = |text: &str| {
+        let mut handle = router.clone().with_token_text(text);
+        let started = Instant::now();
+        let read = runtime.block_on(pg_find(&mut handle, 1));
+        (read, started.elapsed())
+    };
+
+    for text in [
+        "garbage!",
+        "default:",
+        "default:zz.x",
+        &"default:1.".repeat(500),
+    ] {
+        let (read, _) = read(text);
+        assert!(read.unwrap().2, "`{text}` sent the read to the primary");
+    }
+    assert_eq!(router.stats().tokens_ignored, 4);
+    let forged = ["default:ffffffffffffffff", "default:0-1-99999", "nosuch:12"];
+    for text in forged {
+        let (read, took) = read(text);
+        let (_, _, in_recovery) = read.unwrap();
+        assert!(in_recovery && took < NO_WAIT, "`{text}`: {took:?}");
+    }
+
+    let text = prop_oneof![
+        any::<u64>().prop_map(|lsn| format!("default:{lsn:x}")),
+        (0..real.len()).prop_map(|cut| real[..cut].to_owned()),
+        (1..3000_usize).prop_map(|pad| format!("{real}{}", "0".repeat(pad))),
+        Just(real.clone()),
+        "\\PC{0,80}",
+    ];
+    runner(200)
+        .run(&text, |text| {
+            let (read, took) = read(&text);
+            let read = read.map_err(|error| TestCaseError::fail(format!("`{text}`: {error}")))?;
+            prop_assert!(read.2, "`{}` was read on the primary", text);
+            prop_assert!(took < NO_WAIT, "`{}` took {:?}", text, took);
+            Ok(())
+        })
+        .unwrap();
+    let database = stats_of(&router, "default");
+    assert_eq!(database.reads_on_primary_for_token, 0, "{database:#?}");
+    assert_eq!(guarded_reads_on_primary(&database), 0, "{database:#?}");
+    assert!(database.reads_token_not_honoured > 0, "{database:#?}");
+    assert!(
+        database.token_positions_asked <= database.reads_with_token,
+        "{database:#?}"
+    );
+
+    // Reads that come together share one question to the primary.
+    let asked_before = database.token_positions_asked;
+    let reads = 64;
+    let served = runtime.block_on(async {
+        let reads = (0..reads).map(|n| {
+            let text = format!("default:{:x}", u64::MAX - n);
+            let mut handle = router.clone().with_token_text(&text);
+            tokio::spawn(async move { pg_find(&mut handle, 1).await })
+        });
+        let mut served = 0;
+        for read in reads.collect::<Vec<_>>() {
+            served += usize::from(read.await.unwrap().unwrap().2);
+        }
+        served
+    });
+    assert_eq!(served, reads as usize, "every read on a replica");
+    let database = stats_of(&router, "default");
+    let asked = database.token_positions_asked - asked_before;
+    assert!(
+        (1..=reads / 2).contains(&asked),
+        "asked {asked} times for {reads} reads"
+    );
+    assert_eq!(guarded_reads_on_primary(&database), 0, "{database:#?}");
+}
+
+/// The same on MariaDB: GTID positions no server wrote cost no wait and no read on the
+/// primary.
+#[test]
+fn mariadb_forged_tokens_cost_nothing() {
+    let Some(cluster) = harness::mariadb_cluster_or_skip(2) else {
+        return;
+    };
+    let primary = cluster.primary();
+    cluster
+        .app_sql(&primary, "CREATE TABLE ledger (id BIGINT PRIMARY KEY)")
+        .unwrap();
+    let primary_id = primary.server_id.unwrap();
+    let runtime = runtime();
+    let config = maria_config(&cluster).read_your_writes_wait(LONG_WAIT);
+    let router = runtime.block_on(async { maria_router(config) }).unwrap();
+    let mut writer = router.clone();
+    runtime
+        .block_on(maria_insert(&mut writer, 1, false))
+        .unwrap();
+    let real = writer.token().to_string();
+    cluster.wait_caught_up();
+    let text = prop_oneof![
+        (0..4_u32, any::<u32>(), any::<u64>())
+            .prop_map(|(domain, server, seq)| format!("maria:{domain}-{server}-{seq}")),
+        (0..real.len()).prop_map(|cut| real[..cut].to_owned()),
+        Just(real.clone()),
+        Just("maria:0-1-99999999_1-1-5".to_owned()),
+    ];
+    runner(60)
+        .run(&text, |text| {
+            let mut handle = router.clone().with_token_text(&text);
+            let started = Instant::now();
+            let read = runtime.block_on(maria_find(&mut handle, 1));
+            let took = started.elapsed();
+            let (_, server) = read.map_err(|error| TestCaseError::fail(error.to_string()))?;
+            prop_assert!(server != primary_id, "`{}` was read on the primary", text);
+            prop_assert!(took < NO_WAIT, "`{}` took {:?}", text, took);
+            Ok(())
+        })
+        .unwrap();
+    let database = stats_of(&router, "maria");
+    assert_eq!(database.reads_on_primary_for_token, 0, "{database:#?}");
+    assert_eq!(guarded_reads_on_primary(&database), 0, "{database:#?}");
+}
+
+fn runner(cases: u32) -> TestRunner {
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]);
+    TestRunner::new_with_rng(config, rng)
+}
+
+const KEY: &str = "the token key, thirty-two bytes!";
+const NEW_KEY: &str = "the next token key, 32 bytes too";
+
+/// A router whose `default` is `cluster`, signing tokens with `key` and accepting `old`.
+fn pg_signing_router(cluster: &PgCluster, key: &str, old: Option<&str>) -> Router {
+    let builder = Router::builder(crate::Databases)
+        .database("default", pg_config(cluster))
+        .database(
+            "maria",
+            DatabaseConfig::new("mysql://unused@127.0.0.1:9/unused"),
+        )
+        .token_key(key);
+    let builder = match old {
+        Some(old) => builder.accept_token_key(old),
+        None => builder,
+    };
+    builder.build().unwrap()
+}
+
+/// With a token key: the tokens handed out are signed and honoured by every router that
+/// holds the key (or accepts it as an old one); a token tampered with, unsigned, or signed
+/// with another key is ignored, at no cost: the read goes where one without a token goes.
+#[test]
+fn pg_signed_tokens_are_honoured_and_tampered_ones_ignored() {
+    let Some(cluster) = pg_delayed_cluster() else {
+        return;
+    };
+    let runtime = runtime();
+    let (router, elsewhere, stranger, successor) = runtime.block_on(async {
+        (
+            pg_signing_router(&cluster, KEY, None),
+            pg_signing_router(&cluster, KEY, None),
+            pg_signing_router(&cluster, NEW_KEY, None),
+            pg_signing_router(&cluster, NEW_KEY, Some(KEY)),
+        )
+    });
+    let find = |router: &Router, text: &str, id: i64| {
+        let mut handle = router.clone().with_token_text(text);
+        runtime.block_on(pg_find(&mut handle, id)).unwrap()
+    };
+    for id in 1..=5 {
+        let mut handle = router.clone();
+        runtime.block_on(pg_insert(&mut handle, id, false)).unwrap();
+        let text = handle.token().to_string();
+        let (body, seal) = text.split_once('~').expect("a signed token");
+        let tampered_seal = format!("{body}~{}", seal.replace(|c| c != '1', "A"));
+        let lsn = u64::from_str_radix(body.trim_start_matches("default:"), 16).unwrap();
+        let tampered_body = format!("default:{:x}~{seal}", lsn + 1);
+        let other_key = stranger.clone().with_token(&Token::parse(body).unwrap());
+        for (text, name) in [
+            (&tampered_seal, "its MAC changed"),
+            (&tampered_body, "its position changed"),
+            (&body.to_owned(), "unsigned"),
+        ] {
+            let (found, _, in_recovery) = find(&elsewhere, text, id);
+            assert!(
+                !found && in_recovery,
+                "write {id}: a token {name} was honoured"
+            );
+        }
+        let (found, _, in_recovery) = find(&stranger, &text, id);
+        assert!(
+            !found && in_recovery,
+            "write {id}: a token of another key was honoured"
+        );
+        assert!(other_key.token().is_empty());
+        assert!(find(&elsewhere, &text, id).0, "write {id}: the same key");
+        assert!(find(&successor, &text, id).0, "write {id}: the old key");
+        let mut session = elsewhere.session().with_token_text(&text);
+        assert!(runtime.block_on(pg_find(&mut session, id)).unwrap().0);
+        assert_eq!(
+            session.token().to_string(),
+            text,
+            "a session hands it on signed"
+        );
+    }
+    assert_eq!(elsewhere.stats().tokens_ignored, 15);
+    assert_eq!(stranger.stats().tokens_ignored, 10);
+    let database = stats_of(&elsewhere, "default");
+    assert_eq!(database.token_positions_asked, 0, "{database:#?}");
+    // A signed token from another router is trusted: honoured at once, on the primary
+    // (the replicas lag), without asking the primary's position first.
+    assert!(database.reads_on_primary_for_token >= 5, "{database:#?}");
+
+    // The axum layer signs what it sets and checks what it reads.
+    let app = app(router);
+    runtime.block_on(async {
+        let body = axum::body::Body::empty;
+        let posted = send(&app, request("POST", "/ledger/100").body(body()).unwrap()).await;
+        let token = posted.headers()[TOKEN_HEADER].to_str().unwrap().to_owned();
+        assert!(token.contains('~'), "{token}");
+        let read = |token: String| {
+            let app = app.clone();
+            async move {
+                let get = request("GET", "/ledger/100").header(TOKEN_HEADER, token);
+                send(&app, get.body(body()).unwrap()).await.status()
+            }
+        };
+        assert_eq!(read(token.clone()).await, StatusCode::OK);
+        let unsigned = token.split('~').next().unwrap().to_owned();
+        assert_eq!(read(unsigned).await, StatusCode::NOT_FOUND);
+    });
+}
+
+/// A replica that does not replay a token's position in time (its replay paused, unknown
+/// to the router: no health check since) is not the last word: the read asks the second
+/// replica before the primary.
+#[test]
+fn pg_a_token_read_tries_a_second_replica() {
+    let Some(cluster) = harness::pg_cluster_or_skip(2) else {
+        return;
+    };
+    let primary = cluster.primary();
+    let [paused, fresh] = [cluster.replicas()[0].clone(), cluster.replicas()[1].clone()];
+    cluster
+        .app_sql(&primary, "CREATE TABLE ledger (id bigint PRIMARY KEY)")
+        .unwrap();
+    cluster.wait_caught_up();
+    let config = pg_config(&cluster).health_check_interval(Duration::from_secs(3600));
+    let runtime = runtime();
+    let router = runtime.block_on(async { pg_router(config) }).unwrap();
+    cluster.pause_replay(&paused);
+    for id in 1..=12 {
+        let mut handle = router.clone();
+        runtime.block_on(pg_insert(&mut handle, id, false)).unwrap();
+        let (found, port, _) = runtime.block_on(pg_find(&mut handle, id)).unwrap();
+        assert!(found, "write {id} missed");
+        assert_eq!(port, i32::from(fresh.port), "write {id} read elsewhere");
+    }
+    cluster.resume_replay(&paused);
+    let database = stats_of(&router, "default");
+    assert_eq!(database.reads_on_primary_for_token, 0, "{database:#?}");
+}
+
+/// A replica whose data was, at its last health check, older than the wait could make up
+/// (its replay paused while the primary writes on) is not waited for: the read goes to
+/// the primary at once.
+#[test]
+fn pg_a_token_read_does_not_wait_on_a_replica_known_to_be_far_behind() {
+    let Some(cluster) = harness::pg_cluster_or_skip(2) else {
         return;
     };
     let primary = cluster.primary();
@@ -284,59 +590,128 @@ fn pg_forged_tokens_are_harmless() {
         .app_sql(&primary, "CREATE TABLE ledger (id bigint PRIMARY KEY)")
         .unwrap();
     cluster.wait_caught_up();
+    let wait = Duration::from_secs(3);
+    let config = pg_config(&cluster)
+        .read_your_writes_wait(wait)
+        .health_check_interval(Duration::from_millis(200));
     let runtime = runtime();
-    let router = runtime
-        .block_on(async { pg_router(pg_config(&cluster)) })
+    let router = runtime.block_on(async { pg_router(config) }).unwrap();
+    for replica in cluster.replicas() {
+        cluster.pause_replay(&replica);
+    }
+    // The primary writes on until the health checks have seen both replicas lag well
+    // beyond the wait.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut id = 0;
+    loop {
+        id += 1;
+        let mut writer = router.clone().with_token(&Token::default());
+        runtime.block_on(pg_insert(&mut writer, id, false)).unwrap();
+        let database = stats_of(&router, "default");
+        let lags = database.servers[1..]
+            .iter()
+            .map(|server| server.lag_ms.unwrap_or(0.0));
+        if lags.fold(f64::MAX, f64::min) > 4000.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{database:#?}");
+        // Time passing between two writes, for the lag to grow.
+        thread::sleep(Duration::from_millis(100));
+    }
+    let mut handle = router.clone();
+    runtime
+        .block_on(pg_insert(&mut handle, id + 1, false))
         .unwrap();
-    let wait = Duration::from_millis(200);
-    runtime.block_on(async {
-        for text in [
-            "garbage!",
-            "default:",
-            "default:zz.x",
-            &"default:1.".repeat(500),
-        ] {
-            let mut handle = router.clone().with_token_text(text);
-            assert!(handle.token().is_empty());
-            let (_, _, in_recovery) = pg_find(&mut handle, 1).await.unwrap();
-            assert!(in_recovery, "`{text}` sent the read to the primary");
-        }
-        assert_eq!(router.stats().tokens_ignored, 4);
+    let started = Instant::now();
+    let (found, _, in_recovery) = runtime.block_on(pg_find(&mut handle, id + 1)).unwrap();
+    let took = started.elapsed();
+    for replica in cluster.replicas() {
+        cluster.resume_replay(&replica);
+    }
+    assert!(
+        found && !in_recovery,
+        "found: {found}, on a replica: {in_recovery}"
+    );
+    assert!(took < wait / 2, "waited: {took:?}");
+    let database = stats_of(&router, "default");
+    assert_eq!(database.reads_on_primary_for_token, 1, "{database:#?}");
+}
 
-        for text in ["default:ffffffffffffffff", "default:0-1-99999", "nosuch:12"] {
-            let mut handle = router.clone().with_token_text(text);
-            let started = Instant::now();
-            let (_, _, in_recovery) = pg_find(&mut handle, 1).await.unwrap();
-            let took = started.elapsed();
-            assert!(
-                took < wait + Duration::from_secs(1),
-                "`{text}` took {took:?}"
-            );
-            let to_the_primary = text.starts_with("default");
-            assert_eq!(!in_recovery, to_the_primary, "`{text}`");
-        }
-    });
-
-    // Any text at all: the read goes on.
-    let config = Config {
-        cases: 200,
-        failure_persistence: None,
-        ..Config::default()
+/// `ReadFallback::Fail` keeps token reads off the primary too: a token no replica has
+/// replayed is not honoured, and the read is served by a replica, not failed.
+#[test]
+fn pg_a_token_read_honours_read_fallback_fail() {
+    let Some(cluster) = pg_delayed_cluster() else {
+        return;
     };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]);
-    let mut runner = TestRunner::new_with_rng(config, rng);
-    let text = prop_oneof![
-        "\\PC{0,80}",
-        "(default|maria|x):[0-9a-f_-]{0,24}(\\.[a-z]{1,8}:[0-9a-f]{0,20}){0,3}",
-    ];
-    runner
-        .run(&text, |text| {
-            let mut handle = router.clone().with_token_text(&text);
-            let read = runtime.block_on(pg_find(&mut handle, 1));
-            prop_assert!(read.is_ok(), "`{}`: {:?}", text, read);
-            Ok(())
-        })
+    let runtime = runtime();
+    let config = pg_config(&cluster).read_fallback(ReadFallback::Fail);
+    let router = runtime.block_on(async { pg_router(config) }).unwrap();
+    let mut handle = router.clone();
+    runtime.block_on(pg_insert(&mut handle, 1, false)).unwrap();
+    let (found, _, in_recovery) = runtime.block_on(pg_find(&mut handle, 1)).unwrap();
+    assert!(
+        !found && in_recovery,
+        "found: {found}, on a replica: {in_recovery}"
+    );
+    let database = stats_of(&router, "default");
+    assert_eq!(database.reads_on_primary_for_token, 0, "{database:#?}");
+    assert_eq!(database.reads_token_not_honoured, 1, "{database:#?}");
+    assert_eq!(guarded_reads_on_primary(&database), 0, "{database:#?}");
+}
+
+/// The same on MariaDB.
+#[test]
+fn mariadb_a_token_read_honours_read_fallback_fail() {
+    let Some(cluster) = maria_delayed_cluster() else {
+        return;
+    };
+    let primary_id = cluster.primary().server_id.unwrap();
+    let runtime = runtime();
+    let config = maria_config(&cluster).read_fallback(ReadFallback::Fail);
+    let router = runtime.block_on(async { maria_router(config) }).unwrap();
+    let mut handle = router.clone();
+    runtime
+        .block_on(maria_insert(&mut handle, 1, false))
         .unwrap();
+    let (found, server) = runtime.block_on(maria_find(&mut handle, 1)).unwrap();
+    assert!(
+        !found && server != primary_id,
+        "found: {found}, on {server}"
+    );
+    let database = stats_of(&router, "maria");
+    assert_eq!(database.reads_on_primary_for_token, 0, "{database:#?}");
+    assert_eq!(database.reads_token_not_honoured, 1, "{database:#?}");
+}
+
+/// With the primary gone, a token read is served by a replica, not failed: through the
+/// handle that wrote, and through another router given the token's text (which cannot
+/// check it against the primary).
+#[test]
+fn pg_a_token_read_without_a_primary_is_served() {
+    let Some(cluster) = pg_delayed_cluster() else {
+        return;
+    };
+    let runtime = runtime();
+    let (router, elsewhere) = runtime.block_on(async {
+        (
+            pg_router(pg_config(&cluster)).unwrap(),
+            pg_router(pg_config(&cluster)).unwrap(),
+        )
+    });
+    let mut handle = router.clone();
+    runtime.block_on(pg_insert(&mut handle, 1, false)).unwrap();
+    let text = handle.token().to_string();
+    cluster.stop(&cluster.primary(), Stop::Fast);
+    let (_, _, in_recovery) = runtime.block_on(pg_find(&mut handle, 1)).unwrap();
+    assert!(in_recovery);
+    let mut other = elsewhere.clone().with_token_text(&text);
+    let (_, _, in_recovery) = runtime.block_on(pg_find(&mut other, 1)).unwrap();
+    assert!(in_recovery);
+    for router in [&router, &elsewhere] {
+        let database = stats_of(router, "default");
+        assert_eq!(database.reads_token_not_honoured, 1, "{database:#?}");
+    }
 }
 
 /// The worst moment for taking a write's position: after its commit. The primary's answer

@@ -129,7 +129,11 @@ impl<D: Database> RouteCall<D> {
                 let cluster = router.cluster::<D>()?;
                 let conn = match router.token.position(D::KEY) {
                     None => cluster.reader().await,
-                    Some(wanted) => cluster.reader_for(Some(&wanted)).await,
+                    Some(wanted) => {
+                        cluster
+                            .reader_for(Some(&wanted), router.signs_tokens())
+                            .await
+                    }
                 };
                 let conn = conn.inspect_err(|e| cluster.call_failed(e, Role::Reader))?;
                 ReadLease::checkout(conn, cluster, &router.token, state)

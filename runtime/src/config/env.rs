@@ -40,6 +40,17 @@ pub(super) fn load(
     Ok(Some(config))
 }
 
+/// The keys in `DATABASE_TOKEN_KEYS`, read through `lookup`: separated by commas, blanks
+/// around them dropped.
+pub(super) fn token_keys(lookup: impl Fn(&str) -> Option<String>) -> Vec<Vec<u8>> {
+    let keys = lookup("DATABASE_TOKEN_KEYS").unwrap_or_default();
+    keys.split(',')
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(|key| key.as_bytes().to_vec())
+        .collect()
+}
+
 fn apply_pool_options(
     config: &mut DatabaseConfig,
     key: &str,

@@ -114,6 +114,11 @@ impl PoolOptions {
     }
 }
 
+/// The token keys of `DATABASE_TOKEN_KEYS`: separated by commas, the signing one first.
+pub(crate) fn token_keys_from_env() -> Vec<Vec<u8>> {
+    env::token_keys(|name| std::env::var(name).ok())
+}
+
 /// Whether a configuration came from code or from environment variables, so that an error
 /// names the setting the way the user wrote it.
 #[derive(Clone, Debug, PartialEq, Eq)]

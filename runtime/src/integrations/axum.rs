@@ -112,6 +112,9 @@ impl SessionLayer {
     /// wrote carries the session's [`Token`] in a cookie
     /// ([`TOKEN_COOKIE`], for 30 s) and a header ([`TOKEN_HEADER`]), and a request that
     /// carries either reads on a replica that has replayed those writes, or on the primary.
+    /// With the router's token keys
+    /// ([`RouterBuilder::token_key`](crate::RouterBuilder::token_key)), the tokens it sets
+    /// are signed and those it reads are ignored unless signed by one of the keys.
     pub fn new(router: Router) -> Self {
         Self {
             router,

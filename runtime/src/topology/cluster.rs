@@ -58,11 +58,35 @@ pub(crate) struct Members<C: Backend> {
     pub(crate) failovers: AtomicU64,
     /// The primary's positions, for the replicas' lag.
     pub(crate) history: std::sync::Mutex<History>,
-    /// Reads given a position; of those, that waited for a replica; that went to the primary.
+    /// Reads given a position; of those, that waited for a replica; that went to the
+    /// primary; that could not honour it.
     token_reads: AtomicU64,
     token_waits: AtomicU64,
     token_primary_reads: AtomicU64,
+    token_not_honoured: AtomicU64,
+    token_positions_asked: AtomicU64,
+    /// The last time the primary was asked its position for a client's token; held while
+    /// it is asked, so that the reads that need an answer share one.
+    primary_asked: tokio::sync::Mutex<Option<Asked>>,
 }
+
+/// When the primary was asked its position for a token, and whether it answered.
+struct Asked {
+    at: Instant,
+    done: Instant,
+    answered: bool,
+}
+
+impl Asked {
+    /// Whether this asking answers a read that arrived at `since`: asked after it (so after
+    /// the write its token names committed), or failed after it (asking again would too).
+    fn answers(&self, since: Instant) -> bool {
+        self.at >= since || (!self.answered && self.done >= since)
+    }
+}
+
+/// Replicas asked to wait for a token's position before the read goes to the primary.
+const REPLICAS_ASKED: usize = 2;
 
 /// The value of `Members::primary` while no primary is known.
 pub(crate) const NO_PRIMARY: usize = usize::MAX;
@@ -114,6 +138,9 @@ impl<D: Database> Cluster<D> {
                 token_reads: AtomicU64::new(0),
                 token_waits: AtomicU64::new(0),
                 token_primary_reads: AtomicU64::new(0),
+                token_not_honoured: AtomicU64::new(0),
+                token_positions_asked: AtomicU64::new(0),
+                primary_asked: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -183,54 +210,198 @@ impl<C: Backend> Members<C> {
     }
 
     /// A reader that has replayed `wanted` (the position of writes the read must see), or
-    /// any reader without one. A replica in rotation is picked at random, as for any read:
-    /// known to have the position, it serves at once; else it is asked to wait for it, up to
-    /// `read_your_writes_wait` (one round trip when it has it already, after which it is
-    /// known to); if it does not reach it, the read goes to the primary, which has it,
-    /// whatever the fallback policy: the read must see the write. With no replica in
-    /// rotation, the read goes where any would.
-    pub(crate) async fn reader_for(&self, wanted: Option<&Position>) -> Result<Checkout<C>, Error> {
+    /// any reader without one. `signed`: the position comes from a token the router signed
+    /// (or from its own writes), so the primary reached it; else it is client input, honoured
+    /// only once the primary is known to have reached it.
+    ///
+    /// A replica in rotation known to have the position serves at once. Else up to two are
+    /// asked to replay it, sharing `read_your_writes_wait` (one whose data was too old at
+    /// its last health check to catch up within the wait is asked once, not waited for).
+    /// Else the primary, when the fallback policy allows reads there. A token never fails a
+    /// call: one that cannot be honoured sends the read to the freshest replica in rotation,
+    /// where a read without it goes.
+    pub(crate) async fn reader_for(
+        &self,
+        wanted: Option<&Position>,
+        signed: bool,
+    ) -> Result<Checkout<C>, Error> {
         let Some(wanted) = wanted.filter(|_| self.has_replicas()) else {
             return self.reader().await;
         };
         self.token_reads.fetch_add(1, Ordering::Relaxed);
-        for _ in 0..self.servers.len() {
-            let Some(replica) = self.pick_replica() else {
-                // No replica in rotation: where any read goes, by the fallback policy.
-                return self.reader().await;
-            };
-            let mut conn = match replica.checkout(Role::Reader).await {
-                Err(error @ (Error::Connect { .. } | Error::Unsupported { .. })) => {
-                    replica.take_out_of_rotation(&Chain(&error));
-                    continue;
-                }
-                other => other?,
-            };
-            if replica.has(wanted) {
-                return Ok(conn);
-            }
-            if self.wait_for(replica, &mut conn, wanted).await {
-                self.token_waits.fetch_add(1, Ordering::Relaxed);
-                return Ok(conn);
-            }
-            break;
+        if !signed && !self.primary_reached(wanted).await {
+            return self
+                .not_honoured("it names a position the primary has not reached")
+                .await;
         }
-        self.token_primary_reads.fetch_add(1, Ordering::Relaxed);
-        let primary = self.primary().ok_or(Error::NoServerAvailable {
-            database: self.key,
-            role: Role::Reader,
-        })?;
-        primary.checkout(Role::Reader).await
+        if let Some(conn) = self.fresh_replica(wanted).await {
+            return Ok(conn);
+        }
+        let allowed = self.options.read_fallback == ReadFallback::Primary;
+        if let Some(primary) = self.primary().filter(|_| allowed) {
+            match primary.checkout(Role::Reader).await {
+                Ok(conn) => {
+                    self.token_primary_reads.fetch_add(1, Ordering::Relaxed);
+                    return Ok(conn);
+                }
+                Err(error) => tracing::debug!(%error, "a token's read found no primary"),
+            }
+        }
+        self.not_honoured("no replica has it, and reads may not go to the primary")
+            .await
     }
 
-    /// Whether `replica` replays `wanted` within `read_your_writes_wait`, asked on `conn`.
+    /// A reader on a replica in rotation that has `wanted` or replays it within
+    /// `read_your_writes_wait`: first one known to have it, else up to [`REPLICAS_ASKED`]
+    /// picked at random, asked to wait (the second one with what is left of the wait); one
+    /// that cannot catch up in time is asked once, without waiting.
+    async fn fresh_replica(&self, wanted: &Position) -> Option<Checkout<C>> {
+        let deadline = Instant::now() + self.options.read_your_writes_wait;
+        let known = self.replicas_having(wanted);
+        let (mut tried, mut asked) = (0_u64, 0);
+        while asked < REPLICAS_ASKED {
+            let pick = self.rotation.pick_among(known & !tried);
+            let slot = pick.or_else(|| self.rotation.pick_among(!tried))?;
+            tried |= 1 << slot;
+            let replica = &self.servers[slot];
+            let has = replica.has(wanted);
+            let mut conn = match replica.checkout(Role::Reader).await {
+                Ok(conn) => conn,
+                Err(error) => {
+                    if matches!(error, Error::Connect { .. } | Error::Unsupported { .. }) {
+                        replica.take_out_of_rotation(&Chain(&error));
+                    }
+                    continue;
+                }
+            };
+            if has || replica.has(wanted) {
+                return Some(conn);
+            }
+            asked += 1;
+            let budget = match self.may_catch_up(replica, wanted, deadline) {
+                true => deadline.saturating_duration_since(Instant::now()),
+                // One look (its last health check may be old news), no wait.
+                false => std::time::Duration::ZERO,
+            };
+            if self.wait_for(replica, &mut conn, wanted, budget).await {
+                self.token_waits.fetch_add(1, Ordering::Relaxed);
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// The replicas known to have replayed `wanted`, as rotation bits.
+    fn replicas_having(&self, wanted: &Position) -> u64 {
+        self.servers
+            .iter()
+            .filter(|server| server.has(wanted))
+            .fold(0, |bits, server| bits | 1 << server.slot)
+    }
+
+    /// Whether `replica` may replay `wanted` by `deadline`. Not when the primary reached
+    /// `wanted` after a time it was seen without it, and the replica's data was older at its
+    /// last health check than the time from then to the deadline: a replica shows each write
+    /// about its lag after the primary made it.
+    fn may_catch_up(&self, replica: &ServerPools<C>, wanted: &Position, deadline: Instant) -> bool {
+        let Some(lag) = replica.freshness().lag else {
+            return true;
+        };
+        let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        history
+            .last_without(wanted)
+            .is_none_or(|lacked| lacked + lag <= deadline)
+    }
+
+    /// Whether the primary has reached `wanted`, a position a client gave: known from its
+    /// sampled positions, or else asked, once for all the reads that need to know (single
+    /// flight), on a writer connection (no read guard), within the health check's timeout.
+    async fn primary_reached(&self, wanted: &Position) -> bool {
+        let known = || {
+            let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+            history.newest().is_some_and(|newest| newest.covers(wanted))
+        };
+        if known() {
+            return true;
+        }
+        let since = Instant::now();
+        let mut asked = self.primary_asked.lock().await;
+        if known() || asked.as_ref().is_some_and(|asked| asked.answers(since)) {
+            // Answered while this read queued for it.
+            return known();
+        }
+        let at = Instant::now();
+        self.token_positions_asked.fetch_add(1, Ordering::Relaxed);
+        let answered = self.ask_primary_position().await;
+        let done = Instant::now();
+        *asked = Some(Asked { at, done, answered });
+        known()
+    }
+
+    /// Asks the primary its position, recorded in its history; whether it answered.
+    async fn ask_primary_position(&self) -> bool {
+        let Some(primary) = self.primary() else {
+            return false;
+        };
+        let asked = async {
+            let mut conn = primary.checkout(Role::Writer).await.ok()?;
+            // Dropped while it asks (no answer in time), the connection is never used again.
+            conn.abandon();
+            let position = Box::pin(conn.raw.position()).await.ok()??;
+            conn.reinstate();
+            Some(position)
+        };
+        let limit = self.options.health_check_timeout;
+        match tokio::time::timeout(limit, asked).await {
+            Ok(Some(position)) => {
+                self.primary_wrote(&position);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A reader for a read whose token cannot be honoured (`why`): on the freshest replica
+    /// in rotation, else where any read goes.
+    async fn not_honoured(&self, why: &str) -> Result<Checkout<C>, Error> {
+        self.token_not_honoured.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(database = self.key, why, "a read's token is not honoured");
+        let Some(replica) = self.freshest_replica() else {
+            return self.reader().await;
+        };
+        match replica.checkout(Role::Reader).await {
+            Err(error @ (Error::Connect { .. } | Error::Unsupported { .. })) => {
+                replica.take_out_of_rotation(&Chain(&error));
+                self.reader().await
+            }
+            result => result,
+        }
+    }
+
+    /// The replica in rotation known to have replayed the most, else any in rotation.
+    fn freshest_replica(&self) -> Option<&Arc<ServerPools<C>>> {
+        let known = self
+            .servers
+            .iter()
+            .filter(|server| self.rotation.contains(server.slot))
+            .filter_map(|server| Some((server, server.freshness().position.clone()?)));
+        let freshest = known.reduce(|best, next| match next.1 > best.1 {
+            true => next,
+            false => best,
+        });
+        freshest
+            .map(|(server, _)| server)
+            .or_else(|| self.pick_replica())
+    }
+
+    /// Whether `replica` replays `wanted` within `budget`, asked on `conn`.
     async fn wait_for(
         &self,
         replica: &ServerPools<C>,
         conn: &mut Checkout<C>,
         wanted: &Position,
+        budget: std::time::Duration,
     ) -> bool {
-        let budget = self.options.read_your_writes_wait;
         // Dropped while it waits (the call's deadline), the connection is never used again.
         conn.abandon();
         let limit = budget + self.options.health_check_timeout;
@@ -270,6 +441,8 @@ impl<C: Backend> Members<C> {
             reads_with_token: self.token_reads.load(Ordering::Relaxed),
             reads_waited_for_token: self.token_waits.load(Ordering::Relaxed),
             reads_on_primary_for_token: self.token_primary_reads.load(Ordering::Relaxed),
+            reads_token_not_honoured: self.token_not_honoured.load(Ordering::Relaxed),
+            token_positions_asked: self.token_positions_asked.load(Ordering::Relaxed),
             servers: self.servers.iter().map(|server| server.stats()).collect(),
         }
     }
@@ -413,6 +586,8 @@ pub(crate) trait AnyCluster: Any + Send + Sync + super::readiness::Probe {
     /// The read and write deadlines of the database's calls.
     fn deadlines(&self) -> [Option<std::time::Duration>; 2];
     fn stats(&self) -> DatabaseStats;
+    /// A write committed: the primary is at `position` now.
+    fn primary_wrote(&self, position: &Position);
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle);
     fn dispose(&self) -> BoxFuture<'_>;
 }
@@ -428,6 +603,10 @@ impl<D: Database> AnyCluster for Cluster<D> {
 
     fn stats(&self) -> DatabaseStats {
         self.members.stats(D::Connection::NAME)
+    }
+
+    fn primary_wrote(&self, position: &Position) {
+        self.members.primary_wrote(position);
     }
 
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {

@@ -53,6 +53,14 @@ impl History {
         self.samples.back().map(|(_, position)| position)
     }
 
+    /// When the primary was last seen without `position` (it reached it after that); `None`
+    /// when every sample has it.
+    pub(crate) fn last_without(&self, position: &Position) -> Option<Instant> {
+        let mut samples = self.samples.iter().rev();
+        let (at, _) = samples.find(|(_, sample)| !sample.covers(position))?;
+        Some(*at)
+    }
+
     /// How old the data of a replica at `position`, seen at `seen`, is: how long before
     /// `seen` the primary last had no more than it. `None` before any sample.
     pub(crate) fn lag(&self, position: &Position, seen: Instant) -> Option<Duration> {

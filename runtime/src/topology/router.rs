@@ -8,7 +8,7 @@ use crate::config::{DatabaseConfig, Setting};
 use crate::database::Database;
 use crate::error::{Error, Role};
 use crate::server::Server;
-use crate::token::{Token, TokenSlot};
+use crate::token::{Position, SHORTEST_KEY, Token, TokenKeys, TokenSlot};
 use crate::topology::stats::Stats;
 use crate::topology::watchdog::{self, Deadline, Watchdog};
 use crate::topology::{AnyCluster, Catalog, Cluster, Declared};
@@ -46,8 +46,10 @@ pub struct Router {
     watchdog: Arc<Watchdog>,
     /// This handle's token: where its writes reached, for its reads to see them.
     pub(crate) token: TokenSlot,
-    /// Token text that did not parse, across handles.
+    /// Tokens ignored (text that did not parse, or not signed by a key), across handles.
     tokens_ignored: Arc<AtomicU64>,
+    /// The keys that sign the tokens the router hands out and check those it is given.
+    token_keys: Option<TokenKeys>,
 }
 
 impl Router {
@@ -59,6 +61,7 @@ impl Router {
             declared: C::databases(),
             configs: Vec::new(),
             from_env: false,
+            token_keys: Vec::new(),
         }
     }
 
@@ -90,14 +93,18 @@ impl Router {
     /// it to a later session ([`Session::with_token`](crate::Session::with_token)), or
     /// another handle, and its reads see those writes. Empty until a write (or with
     /// `read_your_writes(false)`).
+    /// Signed with the router's token key, when it has one.
     pub fn token(&self) -> Token {
-        self.token.get()
+        self.signed(self.token.get())
     }
 
-    /// This handle, its reads seeing the writes `token` covers (merged with its own).
+    /// This handle, its reads seeing the writes `token` covers (merged with its own). With
+    /// token keys, a token not signed by one of them is ignored (and counted in
+    /// [`Stats::tokens_ignored`]).
     #[must_use]
     pub fn with_token(self, token: &Token) -> Self {
-        self.token.merge(token);
+        let token = self.accepted(token);
+        self.token.merge(&token);
         self
     }
 
@@ -112,10 +119,44 @@ impl Router {
 
     /// The token `text` stands for; an empty one, counted, when it does not parse.
     pub(crate) fn parse_token(&self, text: &str) -> Token {
-        Token::parse(text).unwrap_or_else(|| {
-            self.tokens_ignored.fetch_add(1, Ordering::Relaxed);
-            Token::default()
-        })
+        Token::parse(text).unwrap_or_else(|| self.ignored())
+    }
+
+    /// `token` if the router honours it: any, without token keys; else one signed by one of
+    /// them. An empty one, counted, otherwise.
+    pub(crate) fn accepted(&self, token: &Token) -> Token {
+        match &self.token_keys {
+            Some(keys) if !keys.verify(token) => self.ignored(),
+            _ => token.clone(),
+        }
+    }
+
+    fn ignored(&self) -> Token {
+        self.tokens_ignored.fetch_add(1, Ordering::Relaxed);
+        Token::default()
+    }
+
+    /// A session's write to database `key` committed: its primary is at `position` now (a
+    /// sample of its history, so that the token covering the write is known to be genuine).
+    pub(crate) fn primary_wrote(&self, key: &str, position: &Position) {
+        let cluster = self.clusters.iter().find(|cluster| cluster.key() == key);
+        if let Some(cluster) = cluster {
+            cluster.primary_wrote(position);
+        }
+    }
+
+    /// `token`, signed when the router has token keys.
+    pub(crate) fn signed(&self, token: Token) -> Token {
+        match &self.token_keys {
+            Some(keys) => keys.sign(token),
+            None => token,
+        }
+    }
+
+    /// Whether every token the router honours is signed by it, so that the positions it
+    /// names are trusted to be the primary's.
+    pub(crate) fn signs_tokens(&self) -> bool {
+        self.token_keys.is_some()
     }
 
     /// Drops every pooled connection of every database; new ones are opened on demand. For
@@ -219,12 +260,17 @@ impl std::fmt::Debug for Router {
     }
 }
 
+/// The variable of the token keys, separated by commas, the signing one first.
+const TOKEN_KEYS_VARIABLE: &str = "DATABASE_TOKEN_KEYS";
+
 /// Configures each declared database, then builds the [`Router`].
 #[must_use]
 pub struct RouterBuilder {
     declared: Vec<Declared>,
     configs: Vec<(String, DatabaseConfig)>,
     from_env: bool,
+    /// The keys given in code, the signing one first; never printed.
+    token_keys: Vec<Vec<u8>>,
 }
 
 impl RouterBuilder {
@@ -240,6 +286,38 @@ impl RouterBuilder {
         self
     }
 
+    /// Signs the read-your-writes tokens the router and its sessions hand out with `key`
+    /// (HMAC-SHA-256, at least 16 bytes: 32 random bytes are right), and ignores every token
+    /// they are given that is not signed by one of the router's keys. Given twice, the last
+    /// key signs and the earlier one is still accepted. From the environment (with
+    /// [`with_env`](Self::with_env), when no key is given in code): `DATABASE_TOKEN_KEYS`,
+    /// keys separated by commas, the signing one first.
+    pub fn token_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.token_keys.insert(0, key.as_ref().to_vec());
+        self
+    }
+
+    /// A key whose tokens are still accepted, though none is signed with it any more: the
+    /// key that [`token_key`](Self::token_key) replaces, until the tokens it signed have
+    /// expired.
+    pub fn accept_token_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.token_keys.push(key.as_ref().to_vec());
+        self
+    }
+
+    /// The token keys, from code or else from the environment, checked.
+    fn token_keys(&self) -> Result<Option<TokenKeys>, Error> {
+        let (keys, setting) = match (self.token_keys.is_empty(), self.from_env) {
+            (true, true) => (crate::config::token_keys_from_env(), TOKEN_KEYS_VARIABLE),
+            _ => (self.token_keys.clone(), "RouterBuilder::token_key"),
+        };
+        if keys.iter().any(|key| key.len() < SHORTEST_KEY) {
+            let problem = format!("holds a key shorter than {SHORTEST_KEY} bytes");
+            return Err(Error::config("every database", setting, problem));
+        }
+        Ok(TokenKeys::new(&keys))
+    }
+
     /// Checks the configuration of every declared database and builds the pools.
     /// Connections are opened on first use. The pools' maintenance (health checks,
     /// keepalive, recycling) starts on the current Tokio runtime, or on the first call's when
@@ -252,6 +330,7 @@ impl RouterBuilder {
     /// pool size of zero, ...). The error names the database, the setting and the problem.
     pub fn build(self) -> Result<Router, Error> {
         self.reject_undeclared()?;
+        let token_keys = self.token_keys()?;
         let clusters = self
             .declared
             .iter()
@@ -269,6 +348,7 @@ impl RouterBuilder {
             watchdog: Arc::new(Watchdog::new(shortest)),
             token: TokenSlot::default(),
             tokens_ignored: Arc::new(AtomicU64::new(0)),
+            token_keys,
         };
         router.start_maintenance();
         router.keep_watchdog();
@@ -341,6 +421,10 @@ impl std::fmt::Debug for RouterBuilder {
         f.debug_struct("RouterBuilder")
             .field("configs", &self.configs)
             .field("from_env", &self.from_env)
+            .field(
+                "token_keys",
+                &format_args!("{} redacted", self.token_keys.len()),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -19,7 +19,8 @@ use crate::topology::metrics::PoolMetrics;
 pub struct Stats {
     /// One entry per declared database.
     pub databases: Vec<DatabaseStats>,
-    /// Token text that did not parse (a cookie or header mangled or forged), ignored.
+    /// Tokens ignored: text that did not parse (a cookie or header mangled or forged), or,
+    /// with token keys, a token not signed by one of them.
     pub tokens_ignored: u64,
 }
 
@@ -55,9 +56,16 @@ pub struct DatabaseStats {
     pub reads_with_token: u64,
     /// Of those, reads that waited for a replica to replay the position.
     pub reads_waited_for_token: u64,
-    /// Of those, reads sent to the primary: no replica replayed the position in time (or
-    /// ever: a forged token).
+    /// Of those, reads sent to the primary: no replica replayed the position in time.
     pub reads_on_primary_for_token: u64,
+    /// Of those, reads that could not honour their position and were served where a read
+    /// without one goes (the freshest replica in rotation): a position beyond the
+    /// primary's (a forged token), no primary known, or the fallback policy forbidding it.
+    pub reads_token_not_honoured: u64,
+    /// Times the primary was asked its position to check a client's unsigned token naming
+    /// a position beyond the primary's last known one: one question at a time, shared by
+    /// every read waiting for it.
+    pub token_positions_asked: u64,
     /// The configured primary (or its candidates) first, then the replicas.
     pub servers: Vec<ServerStats>,
 }
