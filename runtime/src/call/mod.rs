@@ -366,7 +366,7 @@ where
                 deadline.watchdog.expired(&waiting.registration)
             }
             (None, true) if this.fallback.is_none() => {
-                let on_replica = state.on_replica().filter(|_| watches);
+                let on_replica = watches.then(|| state.on_replica()).flatten();
                 let watching = on_replica.is_some();
                 let registration =
                     deadline
