@@ -188,7 +188,8 @@ impl<D: Database> RouteCall<D> {
 
     /// Runs one attempt of a read call within the call's deadline. An attempt that misses it
     /// is abandoned (its connection dropped, its statement cancelled, its replica out of the
-    /// rotation) and runs again on another server when `may_retry`.
+    /// rotation) and runs again on another server when `may_retry`; so is one that waits on a
+    /// replica taken out of the rotation meanwhile (by a health check, say).
     pub fn attempt_read<'c, R, F>(
         &'c self,
         outcome: &'c Outcome<R>,
@@ -199,13 +200,15 @@ impl<D: Database> RouteCall<D> {
         F: Future<Output = Finished<R>> + 'c,
     {
         let attempt = READING.scope(self.function, attempt);
-        self.within_deadline(attempt, move |error| match may_retry {
+        let timed_out = move |error| match may_retry {
             true => {
                 crate::topology::metrics::timeout_retry(&error);
                 Finished::Retry
             }
             false => Finished::Done(outcome.failed(error)),
-        })
+        };
+        let replica_left = may_retry.then_some(|| Finished::Retry);
+        self.within_deadline(attempt, timed_out, replica_left)
     }
 
     /// Runs a write call within the call's deadline. A write that misses it fails with
@@ -218,21 +221,29 @@ impl<D: Database> RouteCall<D> {
     where
         F: Future<Output = R> + 'c,
     {
-        self.within_deadline(attempt, |error| outcome.failed(error))
+        self.within_deadline(attempt, |error| outcome.failed(error), None::<fn() -> R>)
     }
 
     /// `attempt`, bounded by the call's deadline; `timed_out` gives the output of an attempt
-    /// that missed it. A plain function returning a future type, not an `async fn`: the
-    /// attempt's future is then stored once, where an `async fn` would keep its argument and
-    /// its local copy both.
-    fn within_deadline<F, T>(&self, attempt: F, timed_out: T) -> WithinDeadline<'_, D, F, T>
+    /// that missed it, `replica_left` (when given) that of a read abandoned because its
+    /// replica left the rotation. A plain function returning a future type, not an
+    /// `async fn`: the attempt's future is then stored once, where an `async fn` would keep
+    /// its argument and its local copy both.
+    fn within_deadline<F, T, L>(
+        &self,
+        attempt: F,
+        timed_out: T,
+        replica_left: Option<L>,
+    ) -> WithinDeadline<'_, D, F, T, L>
     where
         F: Future,
         T: FnOnce(Error) -> F::Output,
+        L: FnOnce() -> F::Output,
     {
         WithinDeadline {
             call: self,
             timed_out: Some(timed_out),
+            replica_left,
             waiting: None,
             attempt: Some(attempt),
             fallback: None,
@@ -285,13 +296,17 @@ fn refused(why: String) -> Error {
 pin_project_lite::pin_project! {
     /// An attempt of a call and its deadline: the attempt's output, or, once the deadline
     /// passes, the output of `timed_out` after the attempt was dropped (the call's state says
-    /// why first, so that its lease knows it is abandoned for a frozen server).
+    /// why first, so that its lease knows it is abandoned for a frozen server). With
+    /// `replica_left`, a read whose replica leaves the rotation while it waits is dropped too,
+    /// and ends with that output.
     ///
-    /// While the attempt waits, the router's watchdog holds its waker (see `watchdog.rs`); a
-    /// timer of its own stands in when the watchdog's task does not run.
-    struct WithinDeadline<'c, D: Database, F, T> {
+    /// While the attempt waits, the router's watchdog holds its waker (see `watchdog.rs`),
+    /// and wakes it at its deadline or when its replica leaves; a timer of its own stands in
+    /// for the deadline when the watchdog's task does not run.
+    struct WithinDeadline<'c, D: Database, F, T, L> {
         call: &'c RouteCall<D>,
         timed_out: Option<T>,
+        replica_left: Option<L>,
         waiting: Option<Waiting>,
         #[pin]
         attempt: Option<F>,
@@ -299,7 +314,7 @@ pin_project_lite::pin_project! {
         fallback: Option<tokio::time::Sleep>,
     }
 
-    impl<D: Database, F, T> PinnedDrop for WithinDeadline<'_, D, F, T> {
+    impl<D: Database, F, T, L> PinnedDrop for WithinDeadline<'_, D, F, T, L> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let (Some(waiting), Some(deadline)) = (this.waiting.take(), &this.call.deadline) {
@@ -309,17 +324,20 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// An attempt's place in the watchdog, and the waker it registered with.
+/// An attempt's place in the watchdog, the waker it registered with, and whether the
+/// watchdog knows the replica it reads on.
 struct Waiting {
     registration: Registration,
     waker: Waker,
+    watching: bool,
 }
 
-impl<D, F, T> Future for WithinDeadline<'_, D, F, T>
+impl<D, F, T, L> Future for WithinDeadline<'_, D, F, T, L>
 where
     D: Database,
     F: Future,
     T: FnOnce(Error) -> F::Output,
+    L: FnOnce() -> F::Output,
 {
     type Output = F::Output;
 
@@ -334,20 +352,35 @@ where
         let Some(deadline) = &this.call.deadline else {
             return Poll::Pending;
         };
+        let state = &this.call.state;
+        let watches = this.replica_left.is_some();
         let expired = match (this.waiting.as_mut(), deadline.watchdog.is_alive()) {
             (Some(waiting), true) => {
                 if !waiting.waker.will_wake(cx.waker()) {
                     waiting.waker = cx.waker().clone();
                     deadline.watchdog.rewake(&waiting.registration, cx.waker());
                 }
+                if watches
+                    && !waiting.watching
+                    && let Some(on_replica) = state.on_replica()
+                {
+                    deadline.watchdog.watch(&waiting.registration, on_replica);
+                    waiting.watching = true;
+                }
                 deadline.watchdog.expired(&waiting.registration)
             }
             (None, true) if this.fallback.is_none() => {
-                let registration = deadline.watchdog.register(deadline.limit, cx.waker());
+                let on_replica = watches.then(|| state.on_replica()).flatten();
+                let watching = on_replica.is_some();
+                let registration =
+                    deadline
+                        .watchdog
+                        .register(deadline.limit, cx.waker(), on_replica);
                 let waker = cx.waker().clone();
                 *this.waiting = Some(Waiting {
                     registration,
                     waker,
+                    watching,
                 });
                 false
             }
@@ -360,12 +393,23 @@ where
                 fallback.is_some_and(|sleep| sleep.poll(cx).is_ready())
             }
         };
-        if !expired {
-            return Poll::Pending;
+        if expired {
+            state.time_out();
+            this.attempt.set(None);
+            let timed_out = this.timed_out.take().expect("a deadline passes once");
+            return Poll::Ready(timed_out(this.call.timeout_error()));
         }
-        this.call.state.time_out();
-        this.attempt.set(None);
-        let timed_out = this.timed_out.take().expect("a deadline passes once");
-        Poll::Ready(timed_out(this.call.timeout_error()))
+        if watches && state.replica_left() {
+            // Dropped, the lease abandons its connection and cancels its statement.
+            this.attempt.set(None);
+            let left = state.take_abandoned();
+            crate::topology::metrics::retry(
+                left.as_ref().map(|left| &*left.server),
+                "replica_left",
+            );
+            let replica_left = this.replica_left.take().expect("a replica leaves once");
+            return Poll::Ready(replica_left());
+        }
+        Poll::Pending
     }
 }

@@ -16,8 +16,8 @@
 //! | `COMMIT` sent, no answer | `true` | - |
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::TransactionManager;
@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::server::Server;
 use crate::token::TokenSlot;
 use crate::topology::metrics;
-use crate::topology::{Checkout, Cluster, Pooled};
+use crate::topology::{Checkout, Cluster, OnReplica, Pooled, Rotation};
 
 type Manager<C> = <C as diesel_async::AsyncConnection>::TransactionManager;
 
@@ -78,7 +78,7 @@ pub enum Finished<R> {
 
 /// What a call shares with its lease: whether its deadline passed, and what a lease dropped
 /// unfinished left behind.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CallState {
     timed_out: AtomicBool,
     abandoned: Mutex<Option<Abandoned>>,
@@ -93,13 +93,39 @@ pub(crate) struct CallState {
     transactional: AtomicBool,
     /// `COMMIT` sent, or the write done.
     committing: AtomicBool,
+    /// The replica the running read is on, if it is on one: a read that waits learns from it
+    /// that its replica left the rotation (see [`OnReplica`]). Atomics, set once per lease.
+    replica: AtomicUsize,
+    departures: AtomicU32,
+    /// The rotation of the call's database, set by its first read on a replica.
+    rotation: OnceLock<Arc<Rotation>>,
 }
+
+/// The value of `CallState::replica` while the running lease is on no replica.
+const NO_REPLICA: usize = usize::MAX;
 
 /// The server a lease dropped unfinished was on, and whether its write may have committed.
 #[derive(Debug)]
 pub(crate) struct Abandoned {
     pub(crate) server: std::sync::Arc<Server>,
     pub(crate) commit_unknown: bool,
+}
+
+impl Default for CallState {
+    fn default() -> Self {
+        Self {
+            timed_out: AtomicBool::default(),
+            abandoned: Mutex::default(),
+            live: AtomicBool::default(),
+            lease: Mutex::default(),
+            statements_before: AtomicU64::default(),
+            transactional: AtomicBool::default(),
+            committing: AtomicBool::default(),
+            replica: AtomicUsize::new(NO_REPLICA),
+            departures: AtomicU32::default(),
+            rotation: OnceLock::new(),
+        }
+    }
 }
 
 impl CallState {
@@ -148,6 +174,36 @@ impl CallState {
     /// The lease ended: finished, or dropped (which records what it left behind).
     fn lease_ended(&self) {
         self.live.store(false, Ordering::Release);
+        self.replica.store(NO_REPLICA, Ordering::Relaxed);
+    }
+
+    /// The read runs on `replica` of `rotation`, which it is in now.
+    fn read_on(&self, rotation: &Arc<Rotation>, replica: usize) {
+        let rotation = self.rotation.get_or_init(|| Arc::clone(rotation));
+        let departures = rotation.departures(replica);
+        self.departures.store(departures, Ordering::Relaxed);
+        self.replica.store(replica, Ordering::Relaxed);
+    }
+
+    /// The replica the running read is on, if it is on one.
+    pub(crate) fn on_replica(&self) -> Option<OnReplica> {
+        let replica = self.replica.load(Ordering::Relaxed);
+        let rotation = self.rotation.get().filter(|_| replica != NO_REPLICA)?;
+        Some(OnReplica {
+            rotation: Arc::clone(rotation),
+            replica,
+            departures: self.departures.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Whether the replica the running read is on left the rotation since the read began
+    /// there: two loads, and a third when it runs on a replica.
+    pub(crate) fn replica_left(&self) -> bool {
+        let replica = self.replica.load(Ordering::Relaxed);
+        replica != NO_REPLICA
+            && self.rotation.get().is_some_and(|rotation| {
+                rotation.left_since(replica, self.departures.load(Ordering::Relaxed))
+            })
     }
 }
 
@@ -248,11 +304,27 @@ impl<D: Database> Lease<'_, D, ForRead> {
     /// The database's refusal, or a lost connection: the call then ends with it, through
     /// [`finish`](Self::finish).
     pub async fn start(&mut self, transaction: bool) -> Result<(), Error> {
+        self.watch_replica();
         self.held.open_guard().await?;
         if transaction {
             self.held.begin().await?;
         }
         Ok(())
+    }
+
+    /// Tells the call which replica it reads on, if it does: a read that waits there is
+    /// abandoned and runs again elsewhere when the replica leaves the rotation.
+    fn watch_replica(&mut self) {
+        let Some(cluster) = self.held.cluster else {
+            return;
+        };
+        let server = &self.held.pooled().server;
+        if let Some(replica) = cluster
+            .pools_of(server)
+            .filter(|pools| !pools.server.is_primary())
+        {
+            self.call.read_on(&cluster.rotation, replica.slot);
+        }
     }
 
     /// The reader the function body gets.
@@ -352,6 +424,7 @@ impl<D: Database, Role> Drop for Lease<'_, D, Role> {
         if self.finished {
             return;
         }
+        self.call.replica.store(NO_REPLICA, Ordering::Relaxed);
         let Some(cluster) = self.held.cluster else {
             // A borrowed connection: the call that owns it is dropped with this one.
             return;

@@ -20,6 +20,7 @@ pub use self::catalog::{Catalog, Declared};
 pub(crate) use self::cluster::{AnyCluster, Cluster};
 pub(crate) use self::pool::{Checkout, Fate, Pooled};
 pub use self::readiness::{DatabaseReadiness, PrimaryReadiness, Readiness, ReplicaReadiness};
+pub(crate) use self::rotation::{OnReplica, Rotation};
 pub use self::router::{Router, RouterBuilder};
 pub use self::stats::{DatabaseStats, ErrorCounts, PoolStats, ServerStats, Stats};
 pub use self::watchdog::Deadline;

@@ -8,11 +8,19 @@
 //! those whose deadline passed. A call registers only when it has to wait, pays a lock and a
 //! vector slot for it, and reads the clock as an atomic load. A deadline is kept to within two
 //! ticks.
+//!
+//! A waiting read on a replica also gives the replica's count of departures from the rotation
+//! (see `rotation.rs`): when the replica leaves (a health check found it frozen, say), the
+//! round that sees it wakes the read, which is then abandoned and runs again elsewhere,
+//! instead of waiting out its deadline. Nothing notifies anyone: an ejection stays a bit
+//! cleared and a counter bumped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
+
+use super::rotation::OnReplica;
 
 /// The waiting calls of one router and the clock their deadlines are in.
 #[derive(Debug)]
@@ -40,6 +48,8 @@ struct Slot {
     expires: u64,
     waker: Waker,
     woken: bool,
+    /// The replica a read waits on, until it leaves the rotation and the read is woken.
+    on_replica: Option<OnReplica>,
 }
 
 /// A call's place in the watchdog, while it waits.
@@ -77,8 +87,14 @@ impl Watchdog {
                 .is_ok()
     }
 
-    /// Registers a call that must end within `limit` from now, woken through `waker`.
-    pub(crate) fn register(&self, limit: Duration, waker: &Waker) -> Registration {
+    /// Registers a call that must end within `limit` from now, woken through `waker`, and
+    /// also when it is a read on a replica (`on_replica`) and the replica leaves the rotation.
+    pub(crate) fn register(
+        &self,
+        limit: Duration,
+        waker: &Waker,
+        on_replica: Option<OnReplica>,
+    ) -> Registration {
         // One tick more than the limit: the clock may be up to a tick behind.
         let ticks = limit.as_nanos().div_ceil(self.tick.as_nanos());
         let expires = self
@@ -88,6 +104,7 @@ impl Watchdog {
             expires,
             waker: waker.clone(),
             woken: false,
+            on_replica,
         };
         let mut waiting = self.lock();
         let index = match waiting.free.pop() {
@@ -121,6 +138,15 @@ impl Watchdog {
         }
     }
 
+    /// A registered call is a read on a replica now (it began waiting before its connection
+    /// was checked out): woken too when the replica leaves the rotation.
+    pub(crate) fn watch(&self, registration: &Registration, on_replica: OnReplica) {
+        let mut waiting = self.lock();
+        if let Some(Some(slot)) = waiting.slots.get_mut(registration.slot) {
+            slot.on_replica = Some(on_replica);
+        }
+    }
+
     /// The call ended, or was dropped: its slot is free again.
     pub(crate) fn unregister(&self, registration: &Registration) {
         let mut waiting = self.lock();
@@ -138,13 +164,16 @@ impl Watchdog {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Advances the clock to `ticks` and wakes the calls whose deadline passed.
+    /// Advances the clock to `ticks` and wakes the calls whose deadline passed, and the reads
+    /// whose replica left the rotation (once: the read is abandoned, or waits on when it
+    /// cannot run again).
     fn round(&self, ticks: u64) {
         self.now.store(ticks, Ordering::Relaxed);
         let mut due = Vec::new();
         for slot in self.lock().slots.iter_mut().flatten() {
-            if slot.expires <= ticks && !slot.woken {
-                slot.woken = true;
+            let left = slot.on_replica.take_if(|on| on.left()).is_some();
+            if (slot.expires <= ticks && !slot.woken) || left {
+                slot.woken |= slot.expires <= ticks;
                 due.push(slot.waker.clone());
             }
         }
@@ -217,6 +246,7 @@ mod tests {
     use std::task::Wake;
 
     use super::*;
+    use crate::topology::Rotation;
 
     struct Count(AtomicUsize);
 
@@ -232,8 +262,8 @@ mod tests {
         assert_eq!(watchdog.tick, Duration::from_millis(10));
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&count));
-        let short = watchdog.register(Duration::from_millis(25), &waker);
-        let long = watchdog.register(Duration::from_millis(500), &waker);
+        let short = watchdog.register(Duration::from_millis(25), &waker, None);
+        let long = watchdog.register(Duration::from_millis(500), &waker, None);
         // 25 ms is 3 ticks, plus one for a clock that may be a tick behind.
         watchdog.round(3);
         assert!(!watchdog.expired(&short));
@@ -243,7 +273,7 @@ mod tests {
         watchdog.round(5);
         assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once");
         watchdog.unregister(&short);
-        let again = watchdog.register(Duration::from_millis(1), &waker);
+        let again = watchdog.register(Duration::from_millis(1), &waker, None);
         assert_eq!(again.slot, short.slot, "a freed slot is reused");
         watchdog.unregister(&again);
         watchdog.unregister(&long);
@@ -253,5 +283,33 @@ mod tests {
             1,
             "unregistered calls are not woken"
         );
+    }
+
+    #[test]
+    fn wakes_a_read_once_when_its_replica_leaves_the_rotation() {
+        let watchdog = Watchdog::new(Duration::from_millis(640));
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&count));
+        let rotation = Arc::new(Rotation::all(2));
+        let on = |replica| OnReplica {
+            rotation: Arc::clone(&rotation),
+            replica,
+            departures: rotation.departures(replica),
+        };
+        let early = watchdog.register(Duration::from_secs(30), &waker, Some(on(0)));
+        let late = watchdog.register(Duration::from_secs(30), &waker, None);
+        watchdog.watch(&late, on(1));
+        watchdog.round(1);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "nothing left yet");
+        rotation.set(0, false);
+        watchdog.round(2);
+        watchdog.round(3);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once");
+        rotation.set(1, false);
+        watchdog.round(4);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2, "watched once it began");
+        assert!(!watchdog.expired(&early) && !watchdog.expired(&late));
+        watchdog.unregister(&early);
+        watchdog.unregister(&late);
     }
 }

@@ -3,7 +3,9 @@
 //! server, and its replica leaves the rotation at once; a health check that gets no answer
 //! takes a frozen replica out by itself; a write that misses its deadline fails with
 //! `Error::Timeout`, saying whether it may have been committed. Every call ends within its
-//! deadline, plus the margin a loaded two-core machine needs.
+//! deadline, plus the margin a loaded two-core machine needs. A read waiting on a replica
+//! that a health check takes out of the rotation does not wait for its deadline: it runs
+//! again elsewhere at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -128,6 +130,96 @@ async fn a_frozen_replica_leaves_the_rotation_within_a_health_check_and_reads_go
     })
     .await;
     assert!(back.is_some(), "replica1 back in rotation after the thaw");
+}
+
+/// Reports where it runs on `first` on its first attempt, then holds its connection in the
+/// server for `hold`; returns at once on the next. How many attempts it made, and where the
+/// last ran.
+#[route(read)]
+async fn read_held_once(
+    conn: &mut Reader<Db>,
+    attempts: Arc<AtomicUsize>,
+    first: mpsc::UnboundedSender<Ran>,
+    hold: Duration,
+) -> diesel_route::Result<(usize, Ran)> {
+    let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+    let ran = whoami(conn).await?;
+    if attempt == 1 {
+        let _ = first.send(ran.clone());
+        raw_read(diesel::sql_query(sleep_sql(hold)))
+            .execute(conn)
+            .await?;
+    }
+    Ok((attempt, ran))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_waiting_on_a_replica_that_leaves_the_rotation_run_again_elsewhere_at_once() {
+    const READS: usize = 8;
+    let deadline = Duration::from_secs(30);
+    let interval = Duration::from_secs(1);
+    let configure = |config: diesel_route::DatabaseConfig| {
+        config
+            .read_timeout(Some(deadline))
+            .health_check_interval(interval)
+            .health_check_timeout(interval)
+    };
+    let Some(mut app) = App::own(|_| {}, configure).await else {
+        return;
+    };
+    assert_eq!(app.read_every_replica(200).await.len(), 2);
+
+    // Reads in flight on both replicas, each holding its connection in the server for 3 s.
+    let (first, mut first_ran) = mpsc::unbounded_channel();
+    let reads: Vec<_> = (0..READS)
+        .map(|_| {
+            let mut router = app.router.clone();
+            let first = first.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let attempts = Arc::new(AtomicUsize::new(0));
+                let read = read_held_once(&mut router, attempts, first, Duration::from_secs(3));
+                let result = unless_hung(Duration::from_secs(60), read).await;
+                (result, started.elapsed())
+            })
+        })
+        .collect();
+    let mut began = Vec::new();
+    while began.len() < READS {
+        began.push(first_ran.recv().await.expect("a read's first attempt"));
+    }
+    let frozen = began[0].server.clone();
+    let pinned = began.iter().filter(|ran| ran.server == frozen).count();
+    blocking(|| app.cluster.freeze(&app.server(&frozen)));
+    let frozen_at = Instant::now();
+
+    let mut results = Vec::new();
+    for read in reads {
+        results.push(read.await.expect("the read's task"));
+    }
+    let all_ended = frozen_at.elapsed();
+    blocking(|| app.cluster.thaw(&app.server(&frozen)));
+    eprintln!("{pinned} reads pinned on {frozen}; all ended {all_ended:?} after the freeze");
+
+    let mut retried = 0;
+    for (result, took) in results {
+        let (attempts, ran) = result.unwrap_or_else(|e| panic!("a read failed: {e:?}"));
+        eprintln!("attempts {attempts}, on {}, took {took:?}", ran.server);
+        assert_ne!(ran.server, frozen, "the frozen replica answered");
+        assert!(took < Duration::from_secs(10), "a read took {took:?}");
+        retried += usize::from(attempts == 2);
+    }
+    assert_eq!(
+        retried, pinned,
+        "each read on the frozen replica ran again, once"
+    );
+    let frozen_stats = server_stats(&app.stats(), &frozen);
+    assert!(frozen_stats.ejections >= 1, "{frozen_stats:?}");
+    let reader = pool_stats(&frozen_stats, Role::Reader);
+    assert_eq!(
+        reader.errors.timeouts, 0,
+        "abandoned before the deadline: {reader:?}"
+    );
 }
 
 /// Inserts a mark (in a transaction with `transaction`), tells its session on `started`, then
