@@ -82,10 +82,12 @@ const GUARD_END: &str = "SELECT 1 / (pg_current_xact_id_if_assigned() IS NULL \
      AND current_setting('transaction_read_only') = 'on')::int; COMMIT";
 
 /// Drives a connection's socket until the connection ends (its client dropped, or the server
-/// gone), as diesel-async would; for a reader, also watches the session's
-/// `default_transaction_read_only`, which PostgreSQL reports to the client whenever it
-/// changes: a session made writable is retired by its pool, at no cost per statement.
-async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, reader: Option<Arc<Watch>>)
+/// gone), as diesel-async would, and keeps the driver's report of why it ended in `watch`
+/// (the statement then running only hears that the connection closed). For a reader, also
+/// watches the session's `default_transaction_read_only`, which PostgreSQL reports to the
+/// client whenever it changes: a session made writable is retired by its pool, at no cost per
+/// statement.
+async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, watched: Option<Watched>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
     T: AsyncRead + AsyncWrite + Unpin,
@@ -98,9 +100,19 @@ where
             match connection.poll_message(cx) {
                 // Notices and notifications: nothing waits for them.
                 Poll::Ready(Some(Ok(_))) => {}
-                Poll::Ready(Some(Err(_)) | None) => return Poll::Ready(()),
+                Poll::Ready(Some(Err(error))) => {
+                    if let Some(watched) = &watched {
+                        watched.watch.connection_ended(&ended_by(&error));
+                    }
+                    return Poll::Ready(());
+                }
+                Poll::Ready(None) => return Poll::Ready(()),
                 Poll::Pending => {
-                    let Some(watch) = &reader else {
+                    let Some(Watched {
+                        watch,
+                        reader: true,
+                    }) = &watched
+                    else {
                         return Poll::Pending;
                     };
                     let read_only = connection.parameter(READ_ONLY_PARAMETER) == Some("on");
@@ -114,6 +126,22 @@ where
         }
     })
     .await;
+}
+
+/// What a pooled connection's driver reports to: its watch, and whether it serves reads.
+#[derive(Clone)]
+struct Watched {
+    watch: Arc<Watch>,
+    reader: bool,
+}
+
+/// The server's own words when it ended the session (`terminating connection due to
+/// administrator command`), else the driver's.
+fn ended_by(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => error.to_string(),
+    }
 }
 
 /// `config` with the reader's `options` added to any it has.
@@ -131,9 +159,9 @@ fn read_only(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
 async fn open(
     config: tokio_postgres::Config,
     url: &ServerUrl,
-    reader: Option<Arc<Watch>>,
+    watched: Watched,
 ) -> Result<(PgConnection, bool), BoxError> {
-    let (client, read_only) = client(config, url, reader).await?;
+    let (client, read_only) = client(config, url, Some(watched)).await?;
     Ok((PgConnection::try_from(client).await?, read_only))
 }
 
@@ -141,7 +169,7 @@ async fn open(
 async fn client(
     mut config: tokio_postgres::Config,
     url: &ServerUrl,
-    reader: Option<Arc<Watch>>,
+    watched: Option<Watched>,
 ) -> Result<(tokio_postgres::Client, bool), BoxError> {
     let started_read_only = |value: Option<&str>| value == Some("on");
     Ok(match tls::connector(url.tls())? {
@@ -149,14 +177,14 @@ async fn client(
             config.ssl_mode(tokio_postgres::config::SslMode::Disable);
             let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
             let read_only = started_read_only(connection.parameter(READ_ONLY_PARAMETER));
-            tokio::spawn(drive(connection, reader));
+            tokio::spawn(drive(connection, watched));
             (client, read_only)
         }
         Some((mode, connector)) => {
             config.ssl_mode(mode);
             let (client, connection) = config.connect(connector).await?;
             let read_only = started_read_only(connection.parameter(READ_ONLY_PARAMETER));
-            tokio::spawn(drive(connection, reader));
+            tokio::spawn(drive(connection, watched));
             (client, read_only)
         }
     })
@@ -225,16 +253,19 @@ impl Backend for PgConnection {
 
     async fn connect(url: &ServerUrl, role: Role, watch: &Arc<Watch>) -> Result<Self, BoxError> {
         let config: tokio_postgres::Config = url.secret().parse()?;
-        if role == Role::Writer {
-            return Ok(open(config, url, None).await?.0);
-        }
-        let reader = Some(Arc::clone(watch));
-        let (mut conn, read_only) = match open(read_only(config.clone()), url, reader.clone()).await
-        {
-            // PgBouncer refuses `options` in the startup packet.
-            Err(error) if refuses_options(&*error) => open(config, url, reader).await?,
-            result => result?,
+        let watched = Watched {
+            watch: Arc::clone(watch),
+            reader: role == Role::Reader,
         };
+        if role == Role::Writer {
+            return Ok(open(config, url, watched).await?.0);
+        }
+        let (mut conn, read_only) =
+            match open(read_only(config.clone()), url, watched.clone()).await {
+                // PgBouncer refuses `options` in the startup packet.
+                Err(error) if refuses_options(&*error) => open(config, url, watched).await?,
+                result => result?,
+            };
         if !read_only {
             // The startup packet's `options` did not reach the server (refused, or ignored
             // by a pooler): a statement makes the session read-only before any call gets it.
