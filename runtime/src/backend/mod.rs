@@ -86,11 +86,12 @@ pub trait Backend:
     ) -> impl Future<Output = Result<Self, BoxError>> + Send;
 
     #[doc(hidden)]
-    /// Whether a session's prepared statements last from one transaction to the next, as
-    /// the driver needs: not behind a pooler that hands each transaction any server
-    /// (PgBouncer's transaction mode, before 1.21). Asked once per server, before its first
-    /// connection serves a call, on connections of its own; an error when it cannot tell.
-    fn keeps_prepared_statements(
+    /// Whether a client connection keeps one server session from one transaction to the
+    /// next, as session settings, read guards and the driver's prepared statements need: not
+    /// behind a pooler that lends a server per transaction (PgBouncer's transaction mode).
+    /// Asked once per server, before its first connection serves a call, on connections of
+    /// its own; an error when it cannot tell.
+    fn keeps_session(
         _url: &ServerUrl,
         _limit: Duration,
     ) -> impl Future<Output = Result<bool, BoxError>> + Send {

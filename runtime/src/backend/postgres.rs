@@ -190,34 +190,45 @@ async fn client(
     })
 }
 
-/// Whether a session's prepared statement still runs after another session took the server
-/// it was prepared on, as diesel-async's cached statements need. Directly on PostgreSQL, or
-/// behind a pooler in session mode, the session keeps its server. Behind PgBouncer in
-/// transaction mode the server goes back to the pool after each transaction: the other
-/// session gets it (PgBouncer hands out the server used last), so the statement runs on
-/// another server, where before PgBouncer 1.21 it does not exist.
+/// Whether a client connection keeps one server session for its life, as the session's
+/// settings (a reader's read-only mode), the primary's read guard and diesel-async's prepared
+/// statements need. Directly on PostgreSQL, or behind a pooler in session mode, it does, and
+/// no other client shares that session. Behind a pooler that lends sessions per transaction
+/// (PgBouncer's transaction mode, on every version) it does not: PgBouncer hands
+/// the server used last to the next client, so a second client that begins a transaction
+/// gets the first one's session, and the first then runs on another. Asked of
+/// `pg_backend_pid()`, which prepared statements do not change.
 ///
-/// `Ok(false)` when the statement was lost; an error when the check could not tell (no
+/// `Ok(false)` when the sessions were shared; an error when the check could not tell (no
 /// connection, no server free within `limit`).
-async fn check_prepared_statements(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
+async fn check_own_session(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
     let config: tokio_postgres::Config = url.secret().parse()?;
-    let (session, _) = within(limit, client(config.clone(), url, None)).await??;
-    let statement = within(limit, session.prepare("SELECT pg_backend_pid()")).await??;
-    within(limit, session.query(&statement, &[])).await??;
-    let (other, _) = within(limit, client(config, url, None)).await??;
-    within(limit, other.batch_execute("BEGIN; SELECT pg_backend_pid()")).await??;
-    let again = within(limit, session.query(&statement, &[])).await?;
-    drop(other);
-    match again {
-        Ok(_) => Ok(true),
-        Err(error)
-            if error.code()
-                == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(error.into()),
+    let (first, _) = within(limit, client(config.clone(), url, None)).await??;
+    let before = within(limit, backend_pid(&first, "")).await??;
+    let (second, _) = within(limit, client(config, url, None)).await??;
+    let seconds = within(limit, backend_pid(&second, "BEGIN; ")).await??;
+    if seconds == before {
+        return Ok(false);
     }
+    let after = within(limit, backend_pid(&first, "")).await??;
+    drop(second);
+    Ok(after == before)
+}
+
+/// The backend pid of the session `client` runs on, asked after `prefix` (no prepared
+/// statement: text only).
+async fn backend_pid(
+    client: &tokio_postgres::Client,
+    prefix: &str,
+) -> Result<String, tokio_postgres::Error> {
+    let messages = client
+        .simple_query(&format!("{prefix}SELECT pg_backend_pid()"))
+        .await?;
+    let pid = messages.iter().find_map(|message| match message {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+        _ => None,
+    });
+    Ok(pid.unwrap_or_default())
 }
 
 /// `future`'s output, unless `limit` passes first.
@@ -274,8 +285,8 @@ impl Backend for PgConnection {
         Ok(conn)
     }
 
-    async fn keeps_prepared_statements(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
-        check_prepared_statements(url, limit).await
+    async fn keeps_session(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
+        check_own_session(url, limit).await
     }
 
     async fn probe(&mut self) -> QueryResult<()> {

@@ -48,9 +48,11 @@ pub(crate) struct ServerPools<C: Backend> {
 
 /// Why a server behind PgBouncer in transaction mode is refused.
 const TRANSACTION_POOLING: &str = "it sits behind a connection pooler in transaction mode \
-    (PgBouncer's `pool_mode = transaction`), which loses the prepared statements diesel-async \
-    keeps on each session: give this application a pool in session mode \
-    (`pool_mode = session`), or use PgBouncer 1.21 or later with `max_prepared_statements` set";
+    (PgBouncer's `pool_mode = transaction`, any version), which lends a server session per \
+    transaction and so drops what diesel-route keeps on each session: a reader's read-only \
+    mode, the read-only transaction of a read on the primary, diesel-async's prepared \
+    statements. Give this application a pool in session mode (`pool_mode = session`), or \
+    connect to the server directly";
 
 impl<C: Backend> ServerPools<C> {
     pub(crate) fn new(
@@ -114,7 +116,7 @@ impl<C: Backend> ServerPools<C> {
         }
         let verdict = self.unusable.get_or_try_init(|| async {
             let limit = self.options.health_check_timeout;
-            match C::keeps_prepared_statements(self.server.url(), limit).await {
+            match C::keeps_session(self.server.url(), limit).await {
                 Ok(true) => Ok(None),
                 Ok(false) => {
                     tracing::error!(server = %self.server, TRANSACTION_POOLING);
