@@ -495,7 +495,8 @@ impl<D: Database> AnyConnections for Connections<D> {
             if !(commit && take_position && writer.usable()) {
                 return Ok(None);
             }
-            let position = writer.conn.raw.position().await.ok().flatten();
+            let conn = &mut *writer.conn;
+            let position = conn.raw.position(&conn.watch).await.ok().flatten();
             Ok(position.map(|position| (D::KEY, position)))
         })
     }

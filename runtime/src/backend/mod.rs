@@ -105,14 +105,17 @@ pub trait Backend:
     #[doc(hidden)]
     /// Asks the server what it is, a primary (it accepts writes) or a replica (PostgreSQL:
     /// `pg_is_in_recovery()`; MySQL/MariaDB: `@@global.read_only`), and where its data
-    /// stands. One round trip (two on MySQL/MariaDB).
+    /// stands. One round trip (three on MySQL/MariaDB).
     fn health(&mut self) -> impl Future<Output = QueryResult<Health>> + Send;
 
     #[doc(hidden)]
     /// The position of a primary's data, taken after a write: it covers that write. `None`
     /// where the backend has no positions (SQLite: one file, always current) or the server
-    /// does not say (MySQL without MariaDB's GTIDs).
-    fn position(&mut self) -> impl Future<Output = QueryResult<Option<Position>>> + Send {
+    /// does not say (MySQL with GTIDs off). `watch` is the connection's own.
+    fn position(
+        &mut self,
+        _watch: &Watch,
+    ) -> impl Future<Output = QueryResult<Option<Position>>> + Send {
         std::future::ready(Ok(None))
     }
 

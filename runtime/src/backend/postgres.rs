@@ -310,7 +310,7 @@ impl Backend for PgConnection {
         })
     }
 
-    async fn position(&mut self) -> QueryResult<Option<Position>> {
+    async fn position(&mut self, _: &Watch) -> QueryResult<Option<Position>> {
         let lsn: i64 =
             diesel_async::RunQueryDsl::get_result(diesel::select(lsn::written()), self).await?;
         Ok(Some(Position::Lsn(lsn as u64)))

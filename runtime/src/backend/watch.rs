@@ -29,6 +29,9 @@ pub struct Watch {
     /// Why the connection ended, where its driver reports that apart from the statement
     /// that was running (which then hears only that the connection closed).
     ended: Mutex<Option<String>>,
+    /// What the server said it is when the connection was opened, in its backend's terms
+    /// (MySQL: MariaDB or MySQL, whose positions differ); zero where a backend has one kind.
+    server_kind: AtomicU8,
 }
 
 /// A driver's error, as much of it as outlives the statement: its kind and its text.
@@ -110,6 +113,17 @@ impl Watch {
             }),
             (cause, _) => cause,
         }
+    }
+
+    /// What the server said it is when the connection was opened (see `server_kind`).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    pub(crate) fn server_kind(&self) -> u8 {
+        self.server_kind.load(Ordering::Relaxed)
+    }
+
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    pub(crate) fn set_server_kind(&self, kind: u8) {
+        self.server_kind.store(kind, Ordering::Relaxed);
     }
 
     /// The driver's report of why the connection ended.

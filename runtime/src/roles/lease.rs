@@ -556,7 +556,8 @@ impl<'s, D: Database> Held<'s, D> {
         if !sent || !cluster.options().read_your_writes {
             return;
         }
-        if let Ok(Some(position)) = self.pooled().raw.position().await {
+        let conn = self.pooled();
+        if let Ok(Some(position)) = conn.raw.position(&conn.watch).await {
             token.merge_position(D::KEY, &position);
             cluster.primary_wrote(&position);
         }

@@ -36,7 +36,7 @@ pub(crate) struct ServerPools<C: Backend> {
     pub(super) why_out: Why,
     /// The health check's own connection, outside the pools: a busy pool does not make a
     /// healthy server look dead.
-    pub(super) probe: Mutex<Option<C>>,
+    pub(super) probe: Mutex<Option<Probe<C>>>,
     /// Why the server cannot serve calls (a pooler in transaction mode in front), once
     /// checked before its first checkout; `None` when it can.
     unusable: OnceCell<Option<&'static str>>,
@@ -235,8 +235,8 @@ impl<C: Backend> ServerPools<C> {
         let limit = self.options.health_check_timeout;
         let asked = async {
             let mut probe = self.probe.lock().await;
-            let conn = probe.as_mut()?;
-            match Box::pin(conn.position()).await {
+            let Probe { conn, watch } = probe.as_mut()?;
+            match Box::pin(conn.position(watch)).await {
                 Ok(position) => position,
                 Err(_) => {
                     *probe = None;
@@ -306,10 +306,10 @@ impl<C: Backend> ServerPools<C> {
 /// session killed, the server restarted), on a fresh one, so that the probe's own death does
 /// not make a healthy server look down.
 pub(super) async fn health_of<C: Backend>(
-    probe: &mut Option<C>,
+    probe: &mut Option<Probe<C>>,
     server: &Server,
 ) -> Result<Health, BoxError> {
-    if let Some(conn) = probe.as_mut() {
+    if let Some(Probe { conn, .. }) = probe.as_mut() {
         if let Ok(health) = Box::pin(conn.health()).await {
             return Ok(health);
         }
@@ -318,6 +318,12 @@ pub(super) async fn health_of<C: Backend>(
     let watch = Arc::new(Watch::default());
     let mut conn = Box::pin(C::connect(server.url(), Role::Reader, &watch)).await?;
     let health = Box::pin(conn.health()).await?;
-    *probe = Some(conn);
+    *probe = Some(Probe { conn, watch });
     Ok(health)
+}
+
+/// The health check's own connection, with its watch.
+pub(super) struct Probe<C> {
+    conn: C,
+    watch: Arc<Watch>,
 }
