@@ -624,7 +624,7 @@ mod tests {
         assert_eq!(Position::parse_gtid_set(""), None);
         assert_eq!(Position::parse_gtid_set(" \n"), None);
         for bad in [
-            format!("{A}"),
+            A.to_owned(),
             format!("{A}:"),
             format!("{A}:0-3"),
             format!("{A}:5-3"),
