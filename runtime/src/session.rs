@@ -566,7 +566,8 @@ impl<D: Database> AnyConnections for Connections<D> {
             // the writes as not done, as for a call.
             let deadline = limits.write.map(|limit| started + limit);
             writer.conn.abandon();
-            let Some(position) = by(deadline, writer.conn.raw.position()).await else {
+            let conn = &mut *writer.conn;
+            let Some(position) = by(deadline, conn.raw.position(&conn.watch)).await else {
                 return Err(writer.timed_out(limits.write, true));
             };
             writer.conn.reinstate();

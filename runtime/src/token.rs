@@ -2,7 +2,8 @@
 //! requests so that its reads see it (read your writes).
 //!
 //! A position is where a server's data stands: PostgreSQL's WAL LSN, MariaDB's GTID position
-//! (a sequence number per replication domain). A primary's position after a write covers
+//! (a sequence number per replication domain), MySQL's GTID set (the transactions executed,
+//! as ranges per source server). A primary's position after a write covers
 //! that write; a replica that has replayed up to it has the write. A token holds one
 //! position per database, merged by taking the later one; it travels as compact text (a
 //! cookie, a header, a job's payload) and never fails a call: text that does not parse, or
@@ -31,6 +32,124 @@ pub enum Position {
     Lsn(u64),
     /// MariaDB: the last transaction of each replication domain, sorted by domain.
     Gtid(Box<[Gtid]>),
+    /// MySQL: the transactions executed, per source server, sorted by source.
+    GtidSet(Box<[SourceSet]>),
+}
+
+/// The transactions of one source server in a MySQL GTID set: its UUID and the ranges of
+/// their numbers, sorted, apart and not adjacent.
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceSet {
+    pub(crate) source: u128,
+    pub(crate) ranges: Box<[(u64, u64)]>,
+}
+
+impl SourceSet {
+    /// Whether every transaction of `other`, of the same source, is in `self`.
+    fn covers(&self, other: &Self) -> bool {
+        other.ranges.iter().all(|&(start, end)| {
+            self.ranges
+                .iter()
+                .any(|&(own_start, own_end)| own_start <= start && end <= own_end)
+        })
+    }
+
+    /// How many transactions of `ahead`, of the same source, `self` lacks.
+    fn missing_of(&self, ahead: &Self) -> u64 {
+        let overlap = |&(start, end): &(u64, u64)| -> u64 {
+            let common = |&(own_start, own_end): &(u64, u64)| {
+                let (from, to) = (start.max(own_start), end.min(own_end));
+                if from <= to { to - from + 1 } else { 0 }
+            };
+            self.ranges.iter().map(common).sum()
+        };
+        ahead
+            .ranges
+            .iter()
+            .map(|range| range.1 - range.0 + 1 - overlap(range))
+            .sum()
+    }
+
+    /// Takes in `other`'s transactions.
+    fn merge(&mut self, other: &Self) {
+        let ranges = self.ranges.iter().chain(other.ranges.iter()).copied();
+        self.ranges = normalized(ranges.collect());
+    }
+
+    /// MySQL's text form, `3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:11`.
+    fn text(&self) -> String {
+        let hex = format!("{:032x}", self.source);
+        let mut text = [
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..],
+        ]
+        .join("-");
+        for &(start, end) in self.ranges.iter() {
+            match start == end {
+                true => text.push_str(&format!(":{start}")),
+                false => text.push_str(&format!(":{start}-{end}")),
+            }
+        }
+        text
+    }
+
+    /// `uuid:range[:range...]`, a range `n` or `n-m` with `0 < n <= m`.
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.trim().split(':');
+        let source = parse_uuid(parts.next()?)?;
+        let mut ranges = Vec::new();
+        for range in parts {
+            if ranges.len() == MOST_RANGES {
+                return None;
+            }
+            let (start, end) = range.split_once('-').unwrap_or((range, range));
+            let (start, end) = (digits(start)?, digits(end)?);
+            if start == 0 || end < start {
+                return None;
+            }
+            ranges.push((start, end));
+        }
+        if ranges.is_empty() {
+            return None;
+        }
+        Some(Self {
+            source,
+            ranges: normalized(ranges),
+        })
+    }
+}
+
+/// Ranges sorted, with those that overlap or touch made one.
+fn normalized(mut ranges: Vec<(u64, u64)>) -> Box<[(u64, u64)]> {
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1.saturating_add(1) => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged.into()
+}
+
+/// A UUID in its hyphenated text form, any case.
+fn parse_uuid(text: &str) -> Option<u128> {
+    let groups: Vec<&str> = text.split('-').collect();
+    let lengths: Vec<usize> = groups.iter().map(|group| group.len()).collect();
+    if lengths != [8, 4, 4, 4, 12] || !text.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(&groups.concat(), 16).ok()
+}
+
+/// A decimal number, digits only (no sign, no space).
+fn digits(text: &str) -> Option<u64> {
+    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| text.parse().ok()).flatten()
 }
 
 /// One MariaDB GTID: `domain-server-sequence`.
@@ -46,6 +165,13 @@ pub struct Gtid {
 /// not a real position, and is refused before it costs anything.
 const MOST_DOMAINS: usize = 32;
 const MOST_DATABASES: usize = 32;
+/// Most ranges one source of a MySQL GTID set may have (each gap in what it executed
+/// starts one).
+const MOST_RANGES: usize = 64;
+
+/// What separates the sources of a MySQL GTID set in a token: MySQL's `,` is refused in a
+/// cookie, and `~` marks a signature.
+const TOKEN_SOURCE_SEPARATOR: char = '!';
 
 impl Position {
     /// Whether a server at `self` has everything a server at `other` had.
@@ -55,6 +181,10 @@ impl Position {
             (Self::Gtid(mine), Self::Gtid(theirs)) => theirs.iter().all(|gtid| {
                 mine.iter()
                     .any(|own| own.domain == gtid.domain && own.sequence >= gtid.sequence)
+            }),
+            (Self::GtidSet(mine), Self::GtidSet(theirs)) => theirs.iter().all(|set| {
+                mine.iter()
+                    .any(|own| own.source == set.source && own.covers(set))
             }),
             _ => false,
         }
@@ -70,6 +200,15 @@ impl Position {
                     let own = mine.iter().find(|own| own.domain == gtid.domain);
                     gtid.sequence - own.map_or(0, |own| own.sequence.min(gtid.sequence))
                 })
+                .sum(),
+            (Self::GtidSet(mine), Self::GtidSet(theirs)) => theirs
+                .iter()
+                .map(
+                    |set| match mine.iter().find(|own| own.source == set.source) {
+                        Some(own) => own.missing_of(set),
+                        None => set.ranges.iter().map(|(start, end)| end - start + 1).sum(),
+                    },
+                )
                 .sum(),
             _ => 0,
         }
@@ -89,6 +228,17 @@ impl Position {
                     }
                 }
                 merged.sort_by_key(|gtid| gtid.domain);
+                *mine = merged.into();
+            }
+            (Self::GtidSet(mine), Self::GtidSet(theirs)) => {
+                let mut merged: Vec<SourceSet> = mine.to_vec();
+                for set in theirs.iter() {
+                    match merged.iter_mut().find(|own| own.source == set.source) {
+                        Some(own) => own.merge(set),
+                        None => merged.push(set.clone()),
+                    }
+                }
+                merged.sort_by_key(|set| set.source);
                 *mine = merged.into();
             }
             // A database's backend does not change: a position of another kind is forged.
@@ -135,6 +285,43 @@ impl Position {
         Some(Self::Gtid(gtids.into()))
     }
 
+    /// MySQL's text form of a GTID set, `3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5:11-18,
+    /// uuid2:1-27` (sources apart by `,` and maybe a newline, as `@@gtid_executed` has them);
+    /// `None` for an empty set (a server that never wrote, or GTIDs off) or one in a form
+    /// not read (MySQL 8.3's tagged GTIDs).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    pub(crate) fn parse_gtid_set(text: &str) -> Option<Self> {
+        Self::parse_sources(text.trim(), ',')
+    }
+
+    fn parse_sources(text: &str, separator: char) -> Option<Self> {
+        if text.is_empty() {
+            return None;
+        }
+        let mut sets: Vec<SourceSet> = Vec::new();
+        for set in text.split(separator) {
+            if sets.len() == MOST_DOMAINS {
+                return None;
+            }
+            let set = SourceSet::parse(set)?;
+            match sets.iter_mut().find(|own| own.source == set.source) {
+                Some(own) => own.merge(&set),
+                None => sets.push(set),
+            }
+        }
+        sets.sort_by_key(|set| set.source);
+        Some(Self::GtidSet(sets.into()))
+    }
+
+    /// MySQL's text form, for `WAIT_FOR_EXECUTED_GTID_SET`.
+    pub(crate) fn gtid_set_text(&self) -> Option<String> {
+        let Self::GtidSet(sets) = self else {
+            return None;
+        };
+        let sets: Vec<String> = sets.iter().map(SourceSet::text).collect();
+        Some(sets.join(","))
+    }
+
     /// MariaDB's text form, for `MASTER_GTID_WAIT`.
     pub(crate) fn gtid_text(&self) -> Option<String> {
         let Self::Gtid(gtids) = self else {
@@ -147,17 +334,23 @@ impl Position {
         Some(gtids.join(","))
     }
 
-    /// The form in a token: hexadecimal for an LSN, GTIDs joined by `_` (no character a
-    /// cookie refuses).
+    /// The form in a token: hexadecimal for an LSN, GTIDs joined by `_`, a GTID set's
+    /// sources by `!` (no character a cookie refuses).
     fn token_text(&self) -> String {
         match self {
             Self::Lsn(lsn) => format!("{lsn:x}"),
             Self::Gtid(_) => self.gtid_text().unwrap_or_default().replace(',', "_"),
+            Self::GtidSet(_) => {
+                let text = self.gtid_set_text().unwrap_or_default();
+                text.replace(',', &TOKEN_SOURCE_SEPARATOR.to_string())
+            }
         }
     }
 
     fn from_token_text(text: &str) -> Option<Self> {
-        if text.contains('-') {
+        if text.contains(':') {
+            Self::parse_sources(text, TOKEN_SOURCE_SEPARATOR)
+        } else if text.contains('-') {
             Self::parse_gtids(text, '_')
         } else {
             u64::from_str_radix(text, 16).ok().map(Self::Lsn)
@@ -165,12 +358,14 @@ impl Position {
     }
 }
 
-/// A server's position, for stats: PostgreSQL's `16/B374D848`, MariaDB's `0-1-234`.
+/// A server's position, for stats: PostgreSQL's `16/B374D848`, MariaDB's `0-1-234`, MySQL's
+/// `3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5`.
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Lsn(lsn) => write!(f, "{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF),
             Self::Gtid(_) => f.write_str(&self.gtid_text().unwrap_or_default()),
+            Self::GtidSet(_) => f.write_str(&self.gtid_set_text().unwrap_or_default()),
         }
     }
 }
@@ -183,7 +378,9 @@ impl fmt::Display for Position {
 /// [`Router::token`](crate::Router::token); given with
 /// [`Session::with_token`](crate::Session::with_token). Its text form (`Display`,
 /// `FromStr`, serde) is compact and safe in a cookie or a header: `default:16b374d848`,
-/// `default:16b374d848.analytics:0-1-234`. Text that does not parse gives an empty token: a
+/// `default:16b374d848.analytics:0-1-234`, with MySQL's GTID sets
+/// `shop:3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5!<uuid2>:1-27`. Text that does not parse
+/// gives an empty token: a
 /// token is a hint for freshness, never a reason for a call to fail.
 ///
 /// A router configured with token keys
@@ -632,7 +829,7 @@ mod tests {
         let refused = |text: &str| Token::parse(text).is_none_or(|token| !key.verify(&token));
         // Each character changed, each length cut.
         for at in 0..text.len() {
-            for replacement in ["0", "z", "~", "-", "_", "."] {
+            for replacement in ["0", "z", "~", "!", "-", "_", "."] {
                 let mut mangled = text.clone();
                 mangled.replace_range(at..=at, replacement);
                 if mangled != text {
@@ -660,5 +857,104 @@ mod tests {
         }
         let other = keys(&["another key of thirty-two bytes!"]);
         assert!(refused(&other.sign(a_token()).to_string()));
+    }
+
+    const A: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+    const B: &str = "b2a1c0de-0000-4000-8000-00000000000f";
+
+    #[test]
+    fn gtid_sets_parse_every_form() {
+        let upper = format!("{}:1-5:11-18,\n{B}:7", A.to_uppercase());
+        let set = Position::parse_gtid_set(&upper).unwrap();
+        assert_eq!(set.to_string(), format!("{A}:1-5:11-18,{B}:7"));
+        // Ranges out of order, overlapping or touching, and a source named twice.
+        let messy = Position::parse_gtid_set(&format!("{A}:11-18:3-6,{A}:1-2:19")).unwrap();
+        assert_eq!(messy.to_string(), format!("{A}:1-6:11-19"));
+        assert_eq!(Position::parse_gtid_set(""), None);
+        assert_eq!(Position::parse_gtid_set(" \n"), None);
+        for bad in [
+            A.to_owned(),
+            format!("{A}:"),
+            format!("{A}:0-3"),
+            format!("{A}:5-3"),
+            format!("{A}:1-x"),
+            format!("{A}:+1"),
+            format!("{A}:1--2"),
+            format!("{A}:mytag:1-3"),
+            format!("{A}:99999999999999999999"),
+            "3e11fa47-71ca-11e1-9e33:1".to_owned(),
+            "3e11fa4771ca11e19e33c80aa9429562:1".to_owned(),
+            "zz11fa47-71ca-11e1-9e33-c80aa9429562:1".to_owned(),
+            format!("{A}:1,"),
+            format!("{A}:1:3:5:x"),
+        ] {
+            assert_eq!(Position::parse_gtid_set(&bad), None, "{bad}");
+        }
+        let many_ranges: Vec<String> = (1..=65).map(|n| (n * 2).to_string()).collect();
+        let many_ranges = format!("{A}:{}", many_ranges.join(":"));
+        assert_eq!(Position::parse_gtid_set(&many_ranges), None);
+    }
+
+    #[test]
+    fn gtid_sets_cover_merge_and_count_what_is_missing() {
+        let replica = Position::parse_gtid_set(&format!("{A}:1-10,{B}:1-3")).unwrap();
+        let write = Position::parse_gtid_set(&format!("{A}:1-12")).unwrap();
+        assert!(!replica.covers(&write) && !write.covers(&replica));
+        assert_eq!(replica.behind(&write), 2);
+        assert_eq!(write.behind(&replica), 3);
+        // A gap is not covered by the ranges around it.
+        let gapped = Position::parse_gtid_set(&format!("{A}:1-4:6-12")).unwrap();
+        assert!(!gapped.covers(&write) && write.covers(&gapped));
+        assert_eq!(gapped.behind(&write), 1);
+        let mut merged = replica.clone();
+        merged.merge(&write);
+        assert_eq!(merged.to_string(), format!("{A}:1-12,{B}:1-3"));
+        assert!(merged.covers(&replica) && merged.covers(&write));
+        assert_eq!(merged.partial_cmp(&replica), Some(Ordering::Greater));
+        // Kinds do not mix: a GTID set says nothing of a MariaDB position.
+        let maria = Position::parse_gtid("0-1-10").unwrap();
+        assert!(!merged.covers(&maria) && !maria.covers(&merged));
+        merged.merge(&maria);
+        assert_eq!(merged.to_string(), format!("{A}:1-12,{B}:1-3"));
+        let far = Position::parse_gtid_set(&format!("{A}:18446744073709551615")).unwrap();
+        assert_eq!(write.behind(&far), 1);
+    }
+
+    #[test]
+    fn signed_gtid_set_tokens_round_trip() {
+        let key = keys(&["a key of thirty-two bytes, really"]);
+        let mut token = Token::default();
+        let set = Position::parse_gtid_set(&format!("{A}:1-5,{B}:1-27")).unwrap();
+        token.merge_position("shop", &set);
+        let text = key.sign(token).to_string();
+        let parsed = Token::parse(&text).unwrap();
+        assert!(key.verify(&parsed), "{text}");
+        assert_eq!(parsed.position("shop"), Some(&set));
+    }
+
+    #[test]
+    fn gtid_set_tokens_round_trip_cookie_safe() {
+        let mut token = Token::default();
+        let set = Position::parse_gtid_set(&format!("{A}:1-5:11-18,{B}:1-27")).unwrap();
+        token.merge_position("shop", &set);
+        token.merge_position("default", &Position::Lsn(0x10));
+        let text = token.to_string();
+        assert_eq!(text, format!("default:10.shop:{A}:1-5:11-18!{B}:1-27"));
+        let cookie_safe = |b: u8| b.is_ascii_graphic() && !b",;\\\"".contains(&b);
+        assert!(text.bytes().all(cookie_safe), "{text}");
+        assert_eq!(Token::parse(&text), Some(token.clone()));
+        let json = serde_json::to_string(&token).unwrap();
+        assert_eq!(serde_json::from_str::<Token>(&json).unwrap(), token);
+        for bad in [
+            format!("shop:{A}"),
+            format!("shop:{A}:1,{B}:2"),
+            format!("shop:{A}:1!"),
+            format!("shop:{A}:0"),
+            format!("shop:{A}:1:tag:2"),
+        ] {
+            assert_eq!(Token::parse(&bad), None, "{bad}");
+        }
+        let huge = format!("shop:{A}:{}", "1:".repeat(2000));
+        assert_eq!(Token::parse(&huge), None);
     }
 }

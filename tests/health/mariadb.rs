@@ -76,6 +76,10 @@ pub(crate) const IDENTITY: &str =
 pub(crate) const SCHEMA: &str =
     "CREATE TABLE marks (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(200) NOT NULL)";
 
+/// What the driver reports of a session `KILL CONNECTION` ended mid-statement: the server's
+/// 1927 when it told, else mysql_async's own word for the closed socket.
+pub(crate) const KILLED_SESSION: &[&str] = &["Connection was killed", "Input/output error"];
+
 /// A statement that holds its session for `duration`.
 pub(crate) fn sleep_sql(duration: Duration) -> String {
     format!("SELECT SLEEP({})", duration.as_secs_f64())

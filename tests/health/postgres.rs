@@ -78,6 +78,9 @@ pub(crate) const IDENTITY: &str =
 
 pub(crate) const SCHEMA: &str = "CREATE TABLE marks (id serial PRIMARY KEY, note text NOT NULL)";
 
+/// PostgreSQL's report to a session `pg_terminate_backend` ends (57P01).
+pub(crate) const KILLED_SESSION: &[&str] = &["terminating connection due to administrator command"];
+
 /// A statement that holds its session for `duration`.
 pub(crate) fn sleep_sql(duration: Duration) -> String {
     format!("SELECT pg_sleep({})", duration.as_secs_f64())

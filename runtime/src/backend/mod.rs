@@ -86,11 +86,12 @@ pub trait Backend:
     ) -> impl Future<Output = Result<Self, BoxError>> + Send;
 
     #[doc(hidden)]
-    /// Whether a session's prepared statements last from one transaction to the next, as
-    /// the driver needs: not behind a pooler that hands each transaction any server
-    /// (PgBouncer's transaction mode, before 1.21). Asked once per server, before its first
-    /// connection serves a call, on connections of its own; an error when it cannot tell.
-    fn keeps_prepared_statements(
+    /// Whether a client connection keeps one server session from one transaction to the
+    /// next, as session settings, read guards and the driver's prepared statements need: not
+    /// behind a pooler that lends a server per transaction (PgBouncer's transaction mode).
+    /// Asked once per server, before its first connection serves a call, on connections of
+    /// its own; an error when it cannot tell.
+    fn keeps_session(
         _url: &ServerUrl,
         _limit: Duration,
     ) -> impl Future<Output = Result<bool, BoxError>> + Send {
@@ -104,14 +105,17 @@ pub trait Backend:
     #[doc(hidden)]
     /// Asks the server what it is, a primary (it accepts writes) or a replica (PostgreSQL:
     /// `pg_is_in_recovery()`; MySQL/MariaDB: `@@global.read_only`), and where its data
-    /// stands. One round trip (two on MySQL/MariaDB).
+    /// stands. One round trip (three on MySQL/MariaDB).
     fn health(&mut self) -> impl Future<Output = QueryResult<Health>> + Send;
 
     #[doc(hidden)]
     /// The position of a primary's data, taken after a write: it covers that write. `None`
     /// where the backend has no positions (SQLite: one file, always current) or the server
-    /// does not say (MySQL without MariaDB's GTIDs).
-    fn position(&mut self) -> impl Future<Output = QueryResult<Option<Position>>> + Send {
+    /// does not say (MySQL with GTIDs off). `watch` is the connection's own.
+    fn position(
+        &mut self,
+        _watch: &Watch,
+    ) -> impl Future<Output = QueryResult<Option<Position>>> + Send {
         std::future::ready(Ok(None))
     }
 

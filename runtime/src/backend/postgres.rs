@@ -82,10 +82,12 @@ const GUARD_END: &str = "SELECT 1 / (pg_current_xact_id_if_assigned() IS NULL \
      AND current_setting('transaction_read_only') = 'on')::int; COMMIT";
 
 /// Drives a connection's socket until the connection ends (its client dropped, or the server
-/// gone), as diesel-async would; for a reader, also watches the session's
-/// `default_transaction_read_only`, which PostgreSQL reports to the client whenever it
-/// changes: a session made writable is retired by its pool, at no cost per statement.
-async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, reader: Option<Arc<Watch>>)
+/// gone), as diesel-async would, and keeps the driver's report of why it ended in `watch`
+/// (the statement then running only hears that the connection closed). For a reader, also
+/// watches the session's `default_transaction_read_only`, which PostgreSQL reports to the
+/// client whenever it changes: a session made writable is retired by its pool, at no cost per
+/// statement.
+async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, watched: Option<Watched>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
     T: AsyncRead + AsyncWrite + Unpin,
@@ -98,9 +100,19 @@ where
             match connection.poll_message(cx) {
                 // Notices and notifications: nothing waits for them.
                 Poll::Ready(Some(Ok(_))) => {}
-                Poll::Ready(Some(Err(_)) | None) => return Poll::Ready(()),
+                Poll::Ready(Some(Err(error))) => {
+                    if let Some(watched) = &watched {
+                        watched.watch.connection_ended(&ended_by(&error));
+                    }
+                    return Poll::Ready(());
+                }
+                Poll::Ready(None) => return Poll::Ready(()),
                 Poll::Pending => {
-                    let Some(watch) = &reader else {
+                    let Some(Watched {
+                        watch,
+                        reader: true,
+                    }) = &watched
+                    else {
                         return Poll::Pending;
                     };
                     let read_only = connection.parameter(READ_ONLY_PARAMETER) == Some("on");
@@ -114,6 +126,22 @@ where
         }
     })
     .await;
+}
+
+/// What a pooled connection's driver reports to: its watch, and whether it serves reads.
+#[derive(Clone)]
+struct Watched {
+    watch: Arc<Watch>,
+    reader: bool,
+}
+
+/// The server's own words when it ended the session (`terminating connection due to
+/// administrator command`), else the driver's.
+fn ended_by(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => error.to_string(),
+    }
 }
 
 /// `config` with the reader's `options` added to any it has.
@@ -131,9 +159,9 @@ fn read_only(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
 async fn open(
     config: tokio_postgres::Config,
     url: &ServerUrl,
-    reader: Option<Arc<Watch>>,
+    watched: Watched,
 ) -> Result<(PgConnection, bool), BoxError> {
-    let (client, read_only) = client(config, url, reader).await?;
+    let (client, read_only) = client(config, url, Some(watched)).await?;
     Ok((PgConnection::try_from(client).await?, read_only))
 }
 
@@ -141,7 +169,7 @@ async fn open(
 async fn client(
     mut config: tokio_postgres::Config,
     url: &ServerUrl,
-    reader: Option<Arc<Watch>>,
+    watched: Option<Watched>,
 ) -> Result<(tokio_postgres::Client, bool), BoxError> {
     let started_read_only = |value: Option<&str>| value == Some("on");
     Ok(match tls::connector(url.tls())? {
@@ -149,47 +177,58 @@ async fn client(
             config.ssl_mode(tokio_postgres::config::SslMode::Disable);
             let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
             let read_only = started_read_only(connection.parameter(READ_ONLY_PARAMETER));
-            tokio::spawn(drive(connection, reader));
+            tokio::spawn(drive(connection, watched));
             (client, read_only)
         }
         Some((mode, connector)) => {
             config.ssl_mode(mode);
             let (client, connection) = config.connect(connector).await?;
             let read_only = started_read_only(connection.parameter(READ_ONLY_PARAMETER));
-            tokio::spawn(drive(connection, reader));
+            tokio::spawn(drive(connection, watched));
             (client, read_only)
         }
     })
 }
 
-/// Whether a session's prepared statement still runs after another session took the server
-/// it was prepared on, as diesel-async's cached statements need. Directly on PostgreSQL, or
-/// behind a pooler in session mode, the session keeps its server. Behind PgBouncer in
-/// transaction mode the server goes back to the pool after each transaction: the other
-/// session gets it (PgBouncer hands out the server used last), so the statement runs on
-/// another server, where before PgBouncer 1.21 it does not exist.
+/// Whether a client connection keeps one server session for its life, as the session's
+/// settings (a reader's read-only mode), the primary's read guard and diesel-async's prepared
+/// statements need. Directly on PostgreSQL, or behind a pooler in session mode, it does, and
+/// no other client shares that session. Behind a pooler that lends sessions per transaction
+/// (PgBouncer's transaction mode, on every version) it does not: PgBouncer hands
+/// the server used last to the next client, so a second client that begins a transaction
+/// gets the first one's session, and the first then runs on another. Asked of
+/// `pg_backend_pid()`, which prepared statements do not change.
 ///
-/// `Ok(false)` when the statement was lost; an error when the check could not tell (no
+/// `Ok(false)` when the sessions were shared; an error when the check could not tell (no
 /// connection, no server free within `limit`).
-async fn check_prepared_statements(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
+async fn check_own_session(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
     let config: tokio_postgres::Config = url.secret().parse()?;
-    let (session, _) = within(limit, client(config.clone(), url, None)).await??;
-    let statement = within(limit, session.prepare("SELECT pg_backend_pid()")).await??;
-    within(limit, session.query(&statement, &[])).await??;
-    let (other, _) = within(limit, client(config, url, None)).await??;
-    within(limit, other.batch_execute("BEGIN; SELECT pg_backend_pid()")).await??;
-    let again = within(limit, session.query(&statement, &[])).await?;
-    drop(other);
-    match again {
-        Ok(_) => Ok(true),
-        Err(error)
-            if error.code()
-                == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(error.into()),
+    let (first, _) = within(limit, client(config.clone(), url, None)).await??;
+    let before = within(limit, backend_pid(&first, "")).await??;
+    let (second, _) = within(limit, client(config, url, None)).await??;
+    let seconds = within(limit, backend_pid(&second, "BEGIN; ")).await??;
+    if seconds == before {
+        return Ok(false);
     }
+    let after = within(limit, backend_pid(&first, "")).await??;
+    drop(second);
+    Ok(after == before)
+}
+
+/// The backend pid of the session `client` runs on, asked after `prefix` (no prepared
+/// statement: text only).
+async fn backend_pid(
+    client: &tokio_postgres::Client,
+    prefix: &str,
+) -> Result<String, tokio_postgres::Error> {
+    let messages = client
+        .simple_query(&format!("{prefix}SELECT pg_backend_pid()"))
+        .await?;
+    let pid = messages.iter().find_map(|message| match message {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+        _ => None,
+    });
+    Ok(pid.unwrap_or_default())
 }
 
 /// `future`'s output, unless `limit` passes first.
@@ -225,16 +264,19 @@ impl Backend for PgConnection {
 
     async fn connect(url: &ServerUrl, role: Role, watch: &Arc<Watch>) -> Result<Self, BoxError> {
         let config: tokio_postgres::Config = url.secret().parse()?;
-        if role == Role::Writer {
-            return Ok(open(config, url, None).await?.0);
-        }
-        let reader = Some(Arc::clone(watch));
-        let (mut conn, read_only) = match open(read_only(config.clone()), url, reader.clone()).await
-        {
-            // PgBouncer refuses `options` in the startup packet.
-            Err(error) if refuses_options(&*error) => open(config, url, reader).await?,
-            result => result?,
+        let watched = Watched {
+            watch: Arc::clone(watch),
+            reader: role == Role::Reader,
         };
+        if role == Role::Writer {
+            return Ok(open(config, url, watched).await?.0);
+        }
+        let (mut conn, read_only) =
+            match open(read_only(config.clone()), url, watched.clone()).await {
+                // PgBouncer refuses `options` in the startup packet.
+                Err(error) if refuses_options(&*error) => open(config, url, watched).await?,
+                result => result?,
+            };
         if !read_only {
             // The startup packet's `options` did not reach the server (refused, or ignored
             // by a pooler): a statement makes the session read-only before any call gets it.
@@ -243,8 +285,8 @@ impl Backend for PgConnection {
         Ok(conn)
     }
 
-    async fn keeps_prepared_statements(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
-        check_prepared_statements(url, limit).await
+    async fn keeps_session(url: &ServerUrl, limit: Duration) -> Result<bool, BoxError> {
+        check_own_session(url, limit).await
     }
 
     async fn probe(&mut self) -> QueryResult<()> {
@@ -268,7 +310,7 @@ impl Backend for PgConnection {
         })
     }
 
-    async fn position(&mut self) -> QueryResult<Option<Position>> {
+    async fn position(&mut self, _: &Watch) -> QueryResult<Option<Position>> {
         let lsn: i64 =
             diesel_async::RunQueryDsl::get_result(diesel::select(lsn::written()), self).await?;
         Ok(Some(Position::Lsn(lsn as u64)))

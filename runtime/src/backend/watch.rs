@@ -4,8 +4,8 @@
 //! connection died under it, even when the server's termination message reached the caller
 //! before the driver saw the socket close.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -23,6 +23,37 @@ pub struct Watch {
     /// Statements sent before the last one the server refused as read-only, plus one;
     /// zero while none was refused.
     refused: AtomicU64,
+    /// What the driver reported of the last statement that failed, kept once the connection
+    /// is known dead: the cause a call that cannot hand back the error itself reports.
+    cause: Mutex<Option<Cause>>,
+    /// Why the connection ended, where its driver reports that apart from the statement
+    /// that was running (which then hears only that the connection closed).
+    ended: Mutex<Option<String>>,
+    /// What the server said it is when the connection was opened, in its backend's terms
+    /// (MySQL: MariaDB or MySQL, whose positions differ); zero where a backend has one kind.
+    server_kind: AtomicU8,
+}
+
+/// A driver's error, as much of it as outlives the statement: its kind and its text.
+#[derive(Clone, Debug)]
+pub(crate) struct Cause {
+    pub(crate) kind: DatabaseErrorKind,
+    pub(crate) message: String,
+}
+
+impl Cause {
+    fn of(error: &DieselError) -> Self {
+        match error {
+            DieselError::DatabaseError(kind, info) => Self {
+                kind: *kind,
+                message: info.message().to_owned(),
+            },
+            other => Self {
+                kind: DatabaseErrorKind::ClosedConnection,
+                message: other.to_string(),
+            },
+        }
+    }
 }
 
 /// What the last statement's outcome says about the connection.
@@ -70,10 +101,46 @@ impl Watch {
         self.refused.load(Ordering::Relaxed).checked_sub(1)
     }
 
+    /// What the driver reported of the last failed statement, until a `clear`; once the
+    /// connection is dead, of the statement that found it so.
+    pub(crate) fn cause(&self) -> Option<Cause> {
+        let cause = self.cause_slot().clone();
+        let ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        match (cause, ended.as_ref()) {
+            (Some(cause), Some(ended)) => Some(Cause {
+                kind: cause.kind,
+                message: ended.clone(),
+            }),
+            (cause, _) => cause,
+        }
+    }
+
+    /// What the server said it is when the connection was opened (see `server_kind`).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    pub(crate) fn server_kind(&self) -> u8 {
+        self.server_kind.load(Ordering::Relaxed)
+    }
+
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    pub(crate) fn set_server_kind(&self, kind: u8) {
+        self.server_kind.store(kind, Ordering::Relaxed);
+    }
+
+    /// The driver's report of why the connection ended.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn connection_ended(&self, report: &str) {
+        *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(report.to_owned());
+    }
+
+    fn cause_slot(&self) -> std::sync::MutexGuard<'_, Option<Cause>> {
+        self.cause.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Forgets what earlier calls saw: the connection was found alive since.
     pub(crate) fn clear(&self) {
         if self.last.load(Ordering::Relaxed) != 0 {
             self.last.store(0, Ordering::Relaxed);
+            *self.cause_slot() = None;
         }
         if self.refused.load(Ordering::Relaxed) != 0 {
             self.refused.store(0, Ordering::Relaxed);
@@ -91,9 +158,12 @@ impl Watch {
             Some(DieselError::DatabaseError(DatabaseErrorKind::Unknown, _)) => Last::Unclear,
             Some(_) => Last::Fine,
         };
-        // A dead connection stays dead.
+        // A dead connection stays dead, of its first cause.
         if self.last() != Last::Lost {
             self.last.store(last as u8, Ordering::Relaxed);
+            if let Some(error) = error.filter(|_| last != Last::Fine) {
+                *self.cause_slot() = Some(Cause::of(error));
+            }
         }
     }
 }

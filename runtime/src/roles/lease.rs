@@ -401,15 +401,21 @@ impl<D: Database> Lease<'_, D, ForWrite> {
         if let Some(demoted) = Box::pin(self.held.refused_by_replica()).await {
             return outcome.failed(demoted);
         }
+        // Taken before `lost` asks: its ping's own failure is not what the call met.
+        let cause = self.held.pooled().watch.cause();
         if !Box::pin(self.held.lost()).await {
             return result;
         }
+        let (kind, message) = cause.map_or_else(
+            || {
+                let closed = "the connection was found closed after the call failed";
+                (DatabaseErrorKind::ClosedConnection, closed.to_owned())
+            },
+            |cause| (cause.kind, cause.message),
+        );
         outcome.failed(Error::ConnectionLost {
             commit_unknown: self.held.commit_unknown(),
-            source: DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection,
-                Box::new("the connection died during the call".to_owned()),
-            ),
+            source: DieselError::DatabaseError(kind, Box::new(message)),
         })
     }
 }
@@ -623,7 +629,8 @@ impl<'s, D: Database> Held<'s, D> {
         if !sent || !cluster.options().read_your_writes {
             return;
         }
-        if let Ok(Some(position)) = self.pooled().raw.position().await {
+        let conn = self.pooled();
+        if let Ok(Some(position)) = conn.raw.position(&conn.watch).await {
             token.merge_position(D::KEY, &position);
             cluster.primary_wrote(&position);
         }

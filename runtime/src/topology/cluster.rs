@@ -347,7 +347,8 @@ impl<C: Backend> Members<C> {
             let mut conn = primary.checkout(Role::Writer).await.ok()?;
             // Dropped while it asks (no answer in time), the connection is never used again.
             conn.abandon();
-            let position = Box::pin(conn.raw.position()).await.ok()??;
+            let pooled = &mut *conn;
+            let position = Box::pin(pooled.raw.position(&pooled.watch)).await.ok()??;
             conn.reinstate();
             Some(position)
         };

@@ -36,7 +36,7 @@ pub(crate) struct ServerPools<C: Backend> {
     pub(super) why_out: Why,
     /// The health check's own connection, outside the pools: a busy pool does not make a
     /// healthy server look dead.
-    pub(super) probe: Mutex<Option<C>>,
+    pub(super) probe: Mutex<Option<Probe<C>>>,
     /// Why the server cannot serve calls (a pooler in transaction mode in front), once
     /// checked before its first checkout; `None` when it can.
     unusable: OnceCell<Option<&'static str>>,
@@ -48,9 +48,11 @@ pub(crate) struct ServerPools<C: Backend> {
 
 /// Why a server behind PgBouncer in transaction mode is refused.
 const TRANSACTION_POOLING: &str = "it sits behind a connection pooler in transaction mode \
-    (PgBouncer's `pool_mode = transaction`), which loses the prepared statements diesel-async \
-    keeps on each session: give this application a pool in session mode \
-    (`pool_mode = session`), or use PgBouncer 1.21 or later with `max_prepared_statements` set";
+    (PgBouncer's `pool_mode = transaction`, any version), which lends a server session per \
+    transaction and so drops what diesel-route keeps on each session: a reader's read-only \
+    mode, the read-only transaction of a read on the primary, diesel-async's prepared \
+    statements. Give this application a pool in session mode (`pool_mode = session`), or \
+    connect to the server directly";
 
 impl<C: Backend> ServerPools<C> {
     pub(crate) fn new(
@@ -114,7 +116,7 @@ impl<C: Backend> ServerPools<C> {
         }
         let verdict = self.unusable.get_or_try_init(|| async {
             let limit = self.options.health_check_timeout;
-            match C::keeps_prepared_statements(self.server.url(), limit).await {
+            match C::keeps_session(self.server.url(), limit).await {
                 Ok(true) => Ok(None),
                 Ok(false) => {
                     tracing::error!(server = %self.server, TRANSACTION_POOLING);
@@ -233,8 +235,8 @@ impl<C: Backend> ServerPools<C> {
         let limit = self.options.health_check_timeout;
         let asked = async {
             let mut probe = self.probe.lock().await;
-            let conn = probe.as_mut()?;
-            match Box::pin(conn.position()).await {
+            let Probe { conn, watch } = probe.as_mut()?;
+            match Box::pin(conn.position(watch)).await {
                 Ok(position) => position,
                 Err(_) => {
                     *probe = None;
@@ -304,10 +306,10 @@ impl<C: Backend> ServerPools<C> {
 /// session killed, the server restarted), on a fresh one, so that the probe's own death does
 /// not make a healthy server look down.
 pub(super) async fn health_of<C: Backend>(
-    probe: &mut Option<C>,
+    probe: &mut Option<Probe<C>>,
     server: &Server,
 ) -> Result<Health, BoxError> {
-    if let Some(conn) = probe.as_mut() {
+    if let Some(Probe { conn, .. }) = probe.as_mut() {
         if let Ok(health) = Box::pin(conn.health()).await {
             return Ok(health);
         }
@@ -316,6 +318,12 @@ pub(super) async fn health_of<C: Backend>(
     let watch = Arc::new(Watch::default());
     let mut conn = Box::pin(C::connect(server.url(), Role::Reader, &watch)).await?;
     let health = Box::pin(conn.health()).await?;
-    *probe = Some(conn);
+    *probe = Some(Probe { conn, watch });
     Ok(health)
+}
+
+/// The health check's own connection, with its watch.
+pub(super) struct Probe<C> {
+    conn: C,
+    watch: Arc<Watch>,
 }

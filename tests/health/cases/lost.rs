@@ -11,7 +11,7 @@ use diesel_route::{Error, Role, raw_read};
 use tokio::sync::{mpsc, oneshot};
 
 use super::common::{App, whoami, write_mark};
-use super::{Db, sleep_sql};
+use super::{Db, KILLED_SESSION, sleep_sql};
 use crate::support::{Ran, blocking, pool_stats, server_stats, unless_hung};
 use crate::{Reader, Writer};
 
@@ -59,6 +59,23 @@ where
     result.expect_err("the call's session was killed")
 }
 
+/// The error and its causes, as text.
+fn chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        text = format!("{text}: {error}");
+        cause = error.source();
+    }
+    text
+}
+
+/// Whether `error` carries the driver's report of its killed session.
+fn tells_the_kill(error: &Error) -> bool {
+    let text = chain(error);
+    KILLED_SESSION.iter().any(|report| text.contains(report))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_connection_dies_fails_with_connection_lost_saying_if_it_may_have_committed()
 {
@@ -83,6 +100,7 @@ async fn a_write_whose_connection_dies_fails_with_connection_lost_saying_if_it_m
             "attempt {n}: in a transaction, expected ConnectionLost {{ commit_unknown: false }}, \
              got {error:?}"
         );
+        assert!(tells_the_kill(&error), "attempt {n}: {}", chain(&error));
         let count = format!("SELECT count(*) FROM marks WHERE note = '{note}'");
         assert_eq!(app.sql(&primary, &count), "0", "rolled back");
 
@@ -101,6 +119,7 @@ async fn a_write_whose_connection_dies_fails_with_connection_lost_saying_if_it_m
             "attempt {n}: outside a transaction, expected ConnectionLost {{ commit_unknown: \
              true }}, got {error:?}"
         );
+        assert!(tells_the_kill(&error), "attempt {n}: {}", chain(&error));
         let count = format!("SELECT count(*) FROM marks WHERE note = '{note}'");
         assert_eq!(app.sql(&primary, &count), "1", "committed before the hang");
 
