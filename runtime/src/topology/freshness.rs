@@ -41,7 +41,11 @@ impl History {
     /// the one whose positions the history holds, it starts over (another server's
     /// positions do not continue this one's).
     pub(crate) fn follow(&mut self, slot: usize) {
-        if self.primary.replace(slot).is_some_and(|before| before != slot) {
+        if self
+            .primary
+            .replace(slot)
+            .is_some_and(|before| before != slot)
+        {
             self.samples.clear();
         }
     }
@@ -89,7 +93,10 @@ impl History {
     fn thin(&mut self, now: Instant) {
         let relative_gap = |index: usize| {
             let (before, after) = (self.samples[index - 1].0, self.samples[index + 1].0);
-            let age = now.duration_since(before).as_secs_f64().max(f64::MIN_POSITIVE);
+            let age = now
+                .duration_since(before)
+                .as_secs_f64()
+                .max(f64::MIN_POSITIVE);
             after.duration_since(before).as_secs_f64() / age
         };
         let cheapest = (1..self.samples.len() - 1)
