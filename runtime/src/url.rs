@@ -21,6 +21,9 @@ pub struct ServerUrl {
     redacted: String,
     host: Option<String>,
     port: Option<u16>,
+    /// Which server it names, whatever the credentials and settings: one server listed
+    /// twice (as a replica and a primary candidate, say) has one address.
+    address: String,
     tls: TlsSettings,
 }
 
@@ -59,11 +62,13 @@ impl ServerUrl {
             // Aliases (`postgresql`, `mariadb`) are spelled the way the driver expects.
             url = rescheme(&url, schemes[0])?;
         }
+        let port = url.port().unwrap_or(default_port);
         Ok(Self {
             secret: url.to_string(),
             redacted: redact_text(url.as_str()),
+            address: address(&url, &host, port),
             host: Some(host),
-            port: Some(url.port().unwrap_or(default_port)),
+            port: Some(port),
             tls: TlsSettings::default(),
         })
     }
@@ -119,6 +124,7 @@ impl ServerUrl {
         Self {
             secret: path.to_owned(),
             redacted: format!("sqlite://{}", redact_path(path)),
+            address: path.to_owned(),
             host: None,
             port: None,
             tls: TlsSettings {
@@ -143,6 +149,12 @@ impl ServerUrl {
         self.port
     }
 
+    /// Which server the URL names: host and port, database and socket; a file's path.
+    /// Secret where the URL is malformed enough to hold a password there: never log it.
+    pub(crate) fn address(&self) -> &str {
+        &self.address
+    }
+
     /// The password in the URL, as written and percent-decoded, for scrubbing driver
     /// messages that might quote it.
     pub(crate) fn secrets(&self) -> Vec<String> {
@@ -160,6 +172,19 @@ impl fmt::Debug for ServerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ServerUrl({})", self.redacted)
     }
+}
+
+/// `host:port/database`, and the Unix socket when a query parameter names one (libpq's
+/// `host`, MySQL's `socket`): what tells one server from another.
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+fn address(url: &url::Url, host: &str, port: u16) -> String {
+    let socket = url
+        .query_pairs()
+        .find(|(key, _)| key == "host" || key == "socket")
+        .map(|(_, path)| format!(" socket {path}"))
+        .unwrap_or_default();
+    let database = url.path().trim_end_matches('/');
+    format!("{}:{port}{database}{socket}", host.to_ascii_lowercase())
 }
 
 #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]

@@ -287,6 +287,71 @@ fn pg_a_promoted_standby_takes_the_writes() {
     assert_eq!(ports, standbys, "reads are spread over both standbys");
 }
 
+/// The standby named as the primary's failover candidate is also listed as a replica, the
+/// natural way to write it: it is one server. Once it is promoted after its primary
+/// stopped, writes go to it (no two servers claim to be the primary), and the standby still
+/// following the stopped primary serves no reads.
+#[test]
+fn pg_a_candidate_listed_as_a_replica_too_takes_the_writes() {
+    let Some(cluster) = harness::pg_cluster_or_skip(2) else {
+        return;
+    };
+    let old = cluster.primary();
+    let (promoted, follower) = (cluster.replicas()[0].clone(), cluster.replicas()[1].clone());
+    cluster
+        .app_sql(&old, "CREATE TABLE ledger (id bigint PRIMARY KEY)")
+        .unwrap();
+    cluster.wait_caught_up();
+    let config = pg_config(&cluster).primary_candidate(cluster.url(&promoted));
+    let runtime = runtime();
+    let mut router = runtime.block_on(async { pg_router(config) }).unwrap();
+    let stream = WriteStream::start(&runtime, &router, Backend::Postgres);
+    stream.wait_for_commits(20);
+
+    cluster.stop(&old, Stop::Fast);
+    let promoted_at = promoted_at(
+        || cluster.promote(&promoted),
+        || cluster.sql(&promoted, "SELECT pg_is_in_recovery()") == "f",
+    );
+    stream.wait_for_commits(20);
+    let attempts = stream.finish(&runtime);
+
+    let (first, server) =
+        first_commit_after(&attempts, promoted_at).expect("no write after the promotion");
+    let waited = first.at - promoted_at;
+    eprintln!("first write on the promoted standby {waited:?} after it took writes");
+    assert_eq!(
+        server,
+        i64::from(promoted.port),
+        "it went to another server"
+    );
+    assert!(waited < FIRST_WRITE_WITHIN, "first write after {waited:?}");
+    for attempt in &attempts {
+        if let Outcome::NotCommitted(error @ Error::ConflictingPrimaries { .. }) = &attempt.outcome
+        {
+            panic!("write {}: {error}", attempt.id);
+        }
+    }
+    check_outcomes(&attempts, &pg_ledger(&cluster, &promoted));
+
+    wait_until(
+        "the standby following the stopped primary leaves the rotation",
+        || !rotation_of(&router, "default", "replica1").0,
+    );
+    for _ in 0..20 {
+        let (port, _) = runtime.block_on(pg_read_server(&mut router)).unwrap();
+        assert_ne!(
+            port,
+            i32::from(follower.port),
+            "a read went to the follower"
+        );
+    }
+    let stats = router.stats();
+    let database = stats.database("default").unwrap();
+    assert_eq!(database.servers.len(), 3, "{stats:#?}");
+    assert_eq!(database.primary.as_deref(), Some("primary2"), "{stats:#?}");
+}
+
 /// The primary is fenced (`read_only = 1`), a replica made primary and the other replicas
 /// repointed: writes refused by the fenced server fail as not committed, naming it, and the
 /// next ones go to the new primary.

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,39 +20,50 @@ const MAX_LAG: Duration = Duration::from_secs(1);
 const INTERVAL: Duration = Duration::from_millis(200);
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Writes a row every 50 ms until dropped, so that the primary moves on.
+/// Writes rows from `writers` tasks, each pausing `pace` between its writes, until
+/// stopped, so that the primary moves on.
 struct Writes {
     stop: Arc<AtomicBool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Writes {
     fn start(runtime: &tokio::runtime::Runtime, router: &Router, maria: bool) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
-        let mut router = router.clone();
-        let task = runtime.spawn(async move {
-            for id in 1.. {
-                if stopped.load(Ordering::Relaxed) {
-                    return;
-                }
-                let written = match maria {
-                    true => maria_insert(&mut router, id, false).await,
-                    false => pg_insert(&mut router, id, false).await,
-                };
-                written.expect("a write");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-        Self {
-            stop,
-            task: Some(task),
-        }
+        Self::start_many(runtime, router, maria, 1, Duration::from_millis(50))
     }
 
-    fn stop(mut self, runtime: &tokio::runtime::Runtime) {
+    fn start_many(
+        runtime: &tokio::runtime::Runtime,
+        router: &Router,
+        maria: bool,
+        writers: usize,
+        pace: Duration,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let next_id = Arc::new(AtomicI64::new(1));
+        let tasks = (0..writers)
+            .map(|_| {
+                let (stopped, next_id) = (Arc::clone(&stop), Arc::clone(&next_id));
+                let mut router = router.clone();
+                runtime.spawn(async move {
+                    while !stopped.load(Ordering::Relaxed) {
+                        let id = next_id.fetch_add(1, Ordering::Relaxed);
+                        let written = match maria {
+                            true => maria_insert(&mut router, id, false).await,
+                            false => pg_insert(&mut router, id, false).await,
+                        };
+                        written.expect("a write");
+                        tokio::time::sleep(pace).await;
+                    }
+                })
+            })
+            .collect();
+        Self { stop, tasks }
+    }
+
+    fn stop(self, runtime: &tokio::runtime::Runtime) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(task) = self.task.take() {
+        for task in self.tasks {
             runtime.block_on(task).unwrap();
         }
     }
@@ -132,12 +143,16 @@ fn pg_a_replica_beyond_the_maximum_lag_serves_no_reads() {
     // Writes stop: the late replica catches up, and an idle primary keeps its lag at 0.
     cluster.set_replication_delay(&late, Duration::from_millis(500));
     writes.stop(&runtime);
-    thread::sleep(Duration::from_secs(3));
-    let (in_rotation, _, lag) = replica(&router, "default", "replica1");
-    assert!(
-        in_rotation && lag == 0.0,
-        "in rotation: {in_rotation}, lag {lag} ms"
-    );
+    caught_up_while_idle(&router, "default");
+}
+
+/// Once writes stop, the late replica catches up and lags 0 in the rotation, though the
+/// primary is idle.
+fn caught_up_while_idle(router: &Router, database: &str) {
+    wait_until("the late replica lags 0 with the primary idle", || {
+        let (in_rotation, _, lag) = replica(router, database, "replica1");
+        in_rotation && lag == 0.0
+    });
 }
 
 #[test]
@@ -166,9 +181,11 @@ fn mariadb_a_replica_beyond_the_maximum_lag_serves_no_reads() {
     assert_eq!(read_ids(&mut router), BTreeSet::from([late_id, current_id]));
 
     cluster.set_replication_delay(&late, Duration::from_secs(2));
+    let delayed_at = Instant::now();
     wait_until("the late replica leaves the rotation", || {
         !replica(&router, "maria", "replica1").0
     });
+    eprintln!("out {:?} after the delay began", delayed_at.elapsed());
     let (_, why, lag) = replica(&router, "maria", "replica1");
     assert!(why.contains("behind the primary"), "{why}");
     assert!(lag > MAX_LAG.as_secs_f64() * 1e3, "lag {lag} ms");
@@ -181,6 +198,7 @@ fn mariadb_a_replica_beyond_the_maximum_lag_serves_no_reads() {
     wait_until("the caught-up replica rejoins", || {
         replica(&router, "maria", "replica1").0
     });
+    assert!(replica(&router, "maria", "replica1").2 < MAX_LAG.as_secs_f64() * 1e3);
     assert_eq!(read_ids(&mut router), BTreeSet::from([late_id, current_id]));
 
     cluster.stop_replication(&current);
@@ -189,5 +207,136 @@ fn mariadb_a_replica_beyond_the_maximum_lag_serves_no_reads() {
     });
     assert!(!replica(&router, "maria", "replica2").0);
     cluster.start_replication(&current);
+
+    cluster.set_replication_delay(&late, Duration::from_millis(500));
     writes.stop(&runtime);
+    caught_up_while_idle(&router, "maria");
+}
+
+/// Four writers at full speed, their positions reported out of order, while one replica's
+/// replay is paused for longer than the maximum lag: its measured lag keeps growing past
+/// the limit, it leaves the rotation and serves no read while behind, and comes back once
+/// it has caught up.
+fn concurrent_writers_case(
+    runtime: &tokio::runtime::Runtime,
+    mut router: Router,
+    database: &str,
+    maria: bool,
+    paused_id: u32,
+    pause: impl FnOnce(),
+    resume: impl FnOnce(),
+) {
+    let limit_ms = MAX_LAG.as_secs_f64() * 1e3;
+    let served_by = |router: &mut Router| {
+        let read = |router: &mut Router| match maria {
+            true => runtime.block_on(maria_read_server(router)).unwrap().0,
+            false => u32::try_from(runtime.block_on(pg_read_server(router)).unwrap().0).unwrap(),
+        };
+        (0..20).map(|_| read(router)).collect::<BTreeSet<u32>>()
+    };
+    let writes = Writes::start_many(runtime, &router, maria, 4, Duration::ZERO);
+    wait_until("every replica serves reads", || {
+        served_by(&mut router).contains(&paused_id)
+    });
+
+    pause();
+    let paused_at = Instant::now();
+    wait_until("the paused replica leaves the rotation", || {
+        !replica(&router, database, "replica1").0
+    });
+    // Out for as long as it is behind: its lag grows with the time it has been paused.
+    let mut last_lag = 0.0;
+    while last_lag < 6.0 * limit_ms {
+        let (in_rotation, why, lag) = replica(&router, database, "replica1");
+        assert!(!in_rotation, "back while {lag} ms behind");
+        // MariaDB counts a replica whose SQL thread stopped as not replicating, too.
+        let stated = ["behind the primary", "replicates from no primary"];
+        assert!(stated.iter().any(|reason| why.contains(reason)), "{why}");
+        assert!(
+            lag >= last_lag,
+            "its lag shrank from {last_lag} to {lag} ms"
+        );
+        assert!(
+            !served_by(&mut router).contains(&paused_id),
+            "a read went to it"
+        );
+        assert!(
+            paused_at.elapsed() < PATIENCE,
+            "its lag stays at {lag} ms after {:?} paused",
+            paused_at.elapsed()
+        );
+        last_lag = lag;
+    }
+    assert!(last_lag > limit_ms, "lag {last_lag} ms");
+
+    resume();
+    wait_until("the caught-up replica rejoins", || {
+        replica(&router, database, "replica1").0
+    });
+    let (_, _, lag) = replica(&router, database, "replica1");
+    assert!(lag <= limit_ms / 2.0, "back while {lag} ms behind");
+    wait_until("it serves reads again", || {
+        served_by(&mut router).contains(&paused_id)
+    });
+    writes.stop(runtime);
+}
+
+#[test]
+fn pg_a_paused_replica_under_concurrent_writes_stays_out_while_behind() {
+    let Some(cluster) = harness::pg_cluster_or_skip(2) else {
+        return;
+    };
+    cluster
+        .app_sql(
+            &cluster.primary(),
+            "CREATE TABLE ledger (id bigint PRIMARY KEY)",
+        )
+        .unwrap();
+    cluster.wait_caught_up();
+    let paused = cluster.replicas()[0].clone();
+    let config = DatabaseConfig::new(cluster.primary_url())
+        .replicas(cluster.replica_urls())
+        .max_replica_lag(Some(MAX_LAG))
+        .health_check_interval(INTERVAL);
+    let runtime = runtime();
+    let router = runtime.block_on(async { pg_router(config) }).unwrap();
+    concurrent_writers_case(
+        &runtime,
+        router,
+        "default",
+        false,
+        u32::from(paused.port),
+        || drop(cluster.sql(&paused, "SELECT pg_wal_replay_pause()")),
+        || drop(cluster.sql(&paused, "SELECT pg_wal_replay_resume()")),
+    );
+}
+
+#[test]
+fn mariadb_a_paused_replica_under_concurrent_writes_stays_out_while_behind() {
+    let Some(cluster) = harness::mariadb_cluster_or_skip(2) else {
+        return;
+    };
+    cluster
+        .app_sql(
+            &cluster.primary(),
+            "CREATE TABLE ledger (id BIGINT PRIMARY KEY)",
+        )
+        .unwrap();
+    cluster.wait_caught_up();
+    let paused = cluster.replicas()[0].clone();
+    let config = DatabaseConfig::new(cluster.primary_url())
+        .replicas(cluster.replica_urls())
+        .max_replica_lag(Some(MAX_LAG))
+        .health_check_interval(INTERVAL);
+    let runtime = runtime();
+    let router = runtime.block_on(async { maria_router(config) }).unwrap();
+    concurrent_writers_case(
+        &runtime,
+        router,
+        "maria",
+        true,
+        paused.server_id.unwrap(),
+        || drop(cluster.sql(&paused, "STOP SLAVE SQL_THREAD")),
+        || drop(cluster.sql(&paused, "START SLAVE SQL_THREAD")),
+    );
 }

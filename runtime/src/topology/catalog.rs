@@ -1,6 +1,8 @@
 //! The databases a crate declares, as the router builds them: one cluster each, from its
 //! configuration, checked for the database's backend.
 
+use std::collections::HashSet;
+
 use crate::backend::Backend;
 use crate::config::{DatabaseConfig, Setting};
 use crate::database::Database;
@@ -60,6 +62,7 @@ impl Servers {
             .flat_map(|url| one_url_per_host(url))
             .map(|url| parse(&url, Setting::ReplicaUrls))
             .collect::<Result<Vec<_>, _>>()?;
+        let (primaries, replicas) = once_each(primaries, replicas);
         if primaries.len() + replicas.len() > MAX_REPLICAS {
             let problem = format!(
                 "names {} servers in all, more than {MAX_REPLICAS}",
@@ -80,6 +83,19 @@ impl Servers {
             replicas,
         })
     }
+}
+
+/// Each server once, where it is first listed (the primary and its candidates first): a
+/// server listed twice, as a candidate and a replica say, is one server. Two of them would
+/// both say they are the primary after a promotion, and writes would fail closed.
+fn once_each(
+    mut primaries: Vec<ServerUrl>,
+    mut replicas: Vec<ServerUrl>,
+) -> (Vec<ServerUrl>, Vec<ServerUrl>) {
+    let mut seen = HashSet::new();
+    primaries.retain(|url| seen.insert(url.address().to_owned()));
+    replicas.retain(|url| seen.insert(url.address().to_owned()));
+    (primaries, replicas)
 }
 
 /// libpq's multi-host form, `postgres://user:pw@h1:5432,h2:5433/db?...`, as one URL per
@@ -106,6 +122,37 @@ fn one_url_per_host(url: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::one_url_per_host;
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_server_listed_twice_is_one_server() {
+        use super::Servers;
+        use crate::config::DatabaseConfig;
+        let config = DatabaseConfig::new("postgres://app:pw@db1:5432,DB2:5433/app")
+            .primary_candidate("postgres://other@db1/app")
+            .replica("postgres://app:pw@db2:5433/app?sslmode=disable")
+            .replica("postgres://app@db3:5432/app")
+            .replica("postgres://app@db3:5432/reports")
+            .replica("postgres://app@db3:5432/app");
+        let servers = Servers::of::<diesel_async::AsyncPgConnection>(&config, "default").unwrap();
+        let shown = |urls: &[crate::url::ServerUrl]| {
+            urls.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shown(&servers.primaries),
+            [
+                "postgres://app:***@db1:5432/app",
+                "postgres://app:***@DB2:5433/app"
+            ]
+        );
+        assert_eq!(
+            shown(&servers.replicas),
+            [
+                "postgres://app@db3:5432/app",
+                "postgres://app@db3:5432/reports"
+            ]
+        );
+    }
 
     #[test]
     fn a_multi_host_url_is_one_url_per_host() {

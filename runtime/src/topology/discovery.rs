@@ -219,6 +219,10 @@ impl<C: Backend> Members<C> {
 
     /// Sends writes to `primary` from now on.
     fn make_primary(&self, primary: &Arc<ServerPools<C>>) {
+        self.history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .follow(primary.slot);
         if self.set_primary(primary.slot) {
             tracing::warn!(server = %primary.server, "writes go to a new primary");
             for other in self

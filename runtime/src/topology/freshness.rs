@@ -7,7 +7,12 @@
 //! takes its position): a replica's lag is how long before it was seen the primary last had
 //! no more than it has. A replica that has all the primary had at the last sample lags 0,
 //! however long ago the last write was; one that stopped replaying lags more at each check.
-//! The measure errs long, by at most the time between two samples.
+//! The measure errs long, by at most the time between the two kept samples around the
+//! replica's position: the time between two samples for recent data (samples closer than
+//! 10 ms are coalesced), and a few percent of the lag for older data (a full history drops
+//! the samples whose loss matters least for their age). Positions of concurrent writes
+//! arrive out of order: one older than the last known adds nothing. The history starts
+//! over when another server becomes the primary.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -15,36 +20,89 @@ use std::time::{Duration, Instant};
 use crate::config::PoolOptions;
 use crate::token::Position;
 
-/// Samples kept: enough for a lag of several minutes at one sample per health check.
+/// Samples kept: when the history is full, older samples are thinned, so that its span keeps
+/// growing while its precision degrades in proportion to age.
 const KEPT: usize = 512;
+
+/// Samples closer together than this are coalesced: a high write rate does not shrink the
+/// history's span.
+const GRAIN: Duration = Duration::from_millis(10);
 
 /// The primary's positions, with when they were seen, oldest first.
 #[derive(Debug, Default)]
 pub(crate) struct History {
+    /// The server whose positions these are: another one's start a history of their own.
+    primary: Option<usize>,
     samples: VecDeque<(Instant, Position)>,
 }
 
 impl History {
-    /// The primary was at `position` at `at`.
-    pub(crate) fn record(&mut self, at: Instant, position: &Position) {
-        if let Some((seen, last)) = self.samples.back_mut() {
-            if at < *seen {
-                return;
-            }
-            if last == position {
-                // Still there: the replicas that have it are current until now.
-                *seen = at;
-                return;
-            }
-            if !position.covers(last) {
-                // Behind its last position: another server is the primary now, on another
-                // timeline. Its history starts over.
-                self.samples.clear();
-            }
+    /// The primary is the server in `slot` from now on: when that is another server than
+    /// the one whose positions the history holds, it starts over (another server's
+    /// positions do not continue this one's).
+    pub(crate) fn follow(&mut self, slot: usize) {
+        if self
+            .primary
+            .replace(slot)
+            .is_some_and(|before| before != slot)
+        {
+            self.samples.clear();
         }
-        self.samples.push_back((at, position.clone()));
+    }
+
+    /// The primary was at `position` at `at`, or further: positions taken by concurrent
+    /// calls arrive out of order, and one older than the last known adds nothing.
+    pub(crate) fn record(&mut self, at: Instant, position: &Position) {
+        let Some((seen, last)) = self.samples.back_mut() else {
+            self.samples.push_back((at, position.clone()));
+            return;
+        };
+        if at < *seen {
+            return;
+        }
+        if last == position {
+            // Still there: the replicas that have it are current until now.
+            *seen = at;
+            return;
+        }
+        // The primary's positions only grow: it has at least both (domain by domain).
+        let mut newest = last.clone();
+        newest.merge(position);
+        if newest != *last {
+            self.push(at, newest);
+        }
+    }
+
+    /// Adds a sample: in place of the newest when that one is less than a grain after the
+    /// one before (the lag then errs by less than a grain), and thinning the history when
+    /// it is full.
+    fn push(&mut self, at: Instant, position: Position) {
+        let len = self.samples.len();
+        if len >= 2 && at.duration_since(self.samples[len - 2].0) < GRAIN {
+            self.samples.pop_back();
+        }
+        self.samples.push_back((at, position));
         if self.samples.len() > KEPT {
-            self.samples.pop_front();
+            self.thin(at);
+        }
+    }
+
+    /// Drops the sample whose loss widens a gap the least for its age, keeping the oldest
+    /// and the newest: samples end up spaced in proportion to their age, so the span grows
+    /// without end while a lag stays known to within a small fraction of itself.
+    fn thin(&mut self, now: Instant) {
+        let relative_gap = |index: usize| {
+            let (before, after) = (self.samples[index - 1].0, self.samples[index + 1].0);
+            let age = now
+                .duration_since(before)
+                .as_secs_f64()
+                .max(f64::MIN_POSITIVE);
+            after.duration_since(before).as_secs_f64() / age
+        };
+        let cheapest = (1..self.samples.len() - 1)
+            .min_by(|a, b| relative_gap(*a).total_cmp(&relative_gap(*b)));
+        if let Some(index) = cheapest {
+            self.samples.remove(index);
         }
     }
 
@@ -218,15 +276,82 @@ mod tests {
     }
 
     #[test]
-    fn a_new_timeline_starts_the_history_over() {
+    fn a_new_primary_starts_the_history_over() {
         let base = Instant::now();
         let mut history = History::default();
+        history.follow(0);
         history.record(at(base, 0), &Position::Lsn(500));
+        history.follow(0);
+        assert_eq!(history.newest(), Some(&Position::Lsn(500)));
+        history.follow(1);
         history.record(at(base, 1000), &Position::Lsn(300));
         assert_eq!(history.newest(), Some(&Position::Lsn(300)));
         assert_eq!(
             history.lag(&Position::Lsn(300), at(base, 1000)),
             Some(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn a_position_arriving_late_keeps_the_history() {
+        let base = Instant::now();
+        let mut history = History::default();
+        history.record(at(base, 0), &Position::Lsn(100));
+        history.record(at(base, 1000), &Position::Lsn(300));
+        // A write that committed before the last one reports its position after it.
+        history.record(at(base, 1001), &Position::Lsn(200));
+        assert_eq!(history.newest(), Some(&Position::Lsn(300)));
+        assert_eq!(
+            history.lag(&Position::Lsn(150), at(base, 2000)),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            history.lag(&Position::Lsn(300), at(base, 2000)),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn gtid_positions_arriving_late_merge_domain_by_domain() {
+        let gtids = |text: &str| Position::parse_gtid(text).unwrap();
+        let base = Instant::now();
+        let mut history = History::default();
+        history.record(at(base, 0), &gtids("0-1-5,1-1-3"));
+        history.record(at(base, 100), &gtids("0-1-4,1-1-7"));
+        assert_eq!(history.newest(), Some(&gtids("0-1-5,1-1-7")));
+        history.record(at(base, 200), &gtids("0-1-5,1-1-6"));
+        assert_eq!(history.newest(), Some(&gtids("0-1-5,1-1-7")));
+        assert_eq!(
+            history.lag(&gtids("0-1-5,1-1-3"), at(base, 1000)),
+            Some(Duration::from_secs(1))
+        );
+    }
+
+    /// Several writers at a high rate, their positions arriving out of order, while a replica
+    /// stopped replaying 20 s ago: its lag is 20 s, erring long by little.
+    #[test]
+    fn a_high_write_rate_keeps_a_long_history() {
+        let base = Instant::now();
+        let mut history = History::default();
+        let stopped_at = 40_000;
+        let mut replica = None;
+        for ms in 0..60_000u64 {
+            for writer in 0..4u64 {
+                // Each writer reports a position taken a few milliseconds earlier.
+                let lsn = (ms * 4 + writer).saturating_sub(writer * 12);
+                history.record(at(base, ms), &Position::Lsn(lsn));
+            }
+            if ms == stopped_at {
+                replica = history.newest().cloned();
+            }
+        }
+        assert!(history.samples.len() <= KEPT);
+        let lag = history.lag(&replica.unwrap(), at(base, 60_000)).unwrap();
+        let real = Duration::from_millis(60_000 - stopped_at);
+        assert!(lag >= real && lag < real + real / 20, "lag {lag:?}");
+        let recent = Position::Lsn(59_000 * 4);
+        let lag = history.lag(&recent, at(base, 60_000)).unwrap();
+        let real = Duration::from_secs(1);
+        assert!(lag >= real && lag <= real + GRAIN, "lag {lag:?}");
     }
 }
