@@ -151,7 +151,8 @@ impl Session {
 
     /// Reads through the session see the writes `token` covers: a token from an earlier
     /// request of the same client (see the axum layer), or carried in a job's payload. Its
-    /// reads then go to a replica that has replayed those writes, or to the primary. With
+    /// reads then go to a replica that has replayed those writes, or to the primary when the
+    /// fallback policy allows it (see [`Token`] for when a token is not honoured). With
     /// token keys, a token not signed by one of the router's keys is ignored.
     #[must_use]
     pub fn with_token(mut self, token: &Token) -> Self {
@@ -215,9 +216,10 @@ impl Session {
     /// the request's writes to that database are then rolled back rather than committed half
     /// done; [`Error::ConnectionLost`] when the request's transaction died with its
     /// connection.
-    /// [`Error::Timeout`] when a database's `COMMIT` (or the position taken after it) got no
-    /// answer within its `write_timeout`, with `commit_unknown`: a frozen server may still act
-    /// on it when it thaws.
+    /// [`Error::Timeout`] when a database's `COMMIT` got no answer within its
+    /// `write_timeout`, with `commit_unknown`: a frozen server may still act on it when it
+    /// thaws. (A position that does not come in time after a commit is left out of the
+    /// token, and the commit reported as done.)
     ///
     /// Returns the session's token, covering its writes (with `read_your_writes`, one round
     /// trip per database written): give it to the client's next request, or to a job, for
@@ -225,8 +227,8 @@ impl Session {
     pub async fn commit(mut self) -> Result<Token, Error> {
         let ended = end(std::mem::take(&mut self.databases), true).await;
         let mut token = std::mem::take(&mut self.token);
-        for (database, position) in ended.positions {
-            self.router.primary_wrote(database, &position);
+        for (database, position, server) in ended.positions {
+            self.router.primary_wrote(database, &position, &server);
             token.merge_position(database, &position);
         }
         ended.result.map(|()| self.router.signed(token))
@@ -344,7 +346,7 @@ fn connections<'d, D: Database>(
 /// the databases it committed.
 struct Ended {
     result: Result<(), Error>,
-    positions: Vec<(&'static str, Position)>,
+    positions: Vec<Taken>,
 }
 
 /// Ends the session's connections, database by database; after a failure, the rest roll
@@ -524,6 +526,9 @@ async fn by<F: Future>(deadline: Option<Instant>, step: F) -> Option<F::Output> 
     }
 }
 
+/// A database's primary position after a session's commit, and the server it was taken on.
+type Taken = (&'static str, Position, Arc<Server>);
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A database's connections with their type erased, so that one session holds databases of
@@ -531,18 +536,12 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 trait AnyConnections: Any + Send {
     /// Gives the connections back: `commit` the writer's request transaction, or roll back.
     /// After a commit, the primary's position when the database's `read_your_writes` is on.
-    fn end(
-        self: Box<Self>,
-        commit: bool,
-    ) -> BoxFuture<'static, Result<Option<(&'static str, Position)>, Error>>;
+    fn end(self: Box<Self>, commit: bool) -> BoxFuture<'static, Result<Option<Taken>, Error>>;
     fn servers(&self) -> Vec<(Role, &Server)>;
 }
 
 impl<D: Database> AnyConnections for Connections<D> {
-    fn end(
-        self: Box<Self>,
-        commit: bool,
-    ) -> BoxFuture<'static, Result<Option<(&'static str, Position)>, Error>> {
+    fn end(self: Box<Self>, commit: bool) -> BoxFuture<'static, Result<Option<Taken>, Error>> {
         Box::pin(async move {
             let Connections {
                 reader,
@@ -562,16 +561,25 @@ impl<D: Database> AnyConnections for Connections<D> {
             if !(commit && take_position && writer.usable()) {
                 return Ok(None);
             }
-            // Committed: a deadline that passes while the position is taken must not report
-            // the writes as not done, as for a call.
+            // Committed. A deadline that passes while the position is taken leaves the token
+            // without this database's position (the connection abandoned): reporting the
+            // commit as failed would roll back the databases after it.
             let deadline = limits.write.map(|limit| started + limit);
             writer.conn.abandon();
             let conn = &mut *writer.conn;
             let Some(position) = by(deadline, conn.raw.position(&conn.watch)).await else {
-                return Err(writer.timed_out(limits.write, true));
+                tracing::debug!(
+                    database = D::KEY,
+                    "no position after the commit within the deadline: the token lacks it"
+                );
+                return Ok(None);
             };
             writer.conn.reinstate();
-            Ok(position.ok().flatten().map(|position| (D::KEY, position)))
+            let server = Arc::clone(&writer.conn.server);
+            Ok(position
+                .ok()
+                .flatten()
+                .map(|position| (D::KEY, position, server)))
         })
     }
 

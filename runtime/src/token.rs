@@ -372,7 +372,8 @@ impl fmt::Display for Position {
 
 /// Where a client's writes reached, per database: give it back to a later session (or
 /// request, or job) and its reads see those writes, on a replica that has them or else on
-/// the primary.
+/// the primary (when the fallback policy allows reads there). A position that is client
+/// input (an unsigned token) and that the primary has not reached is ignored.
 ///
 /// Obtained from [`Session::token`](crate::Session::token) after its writes, or from
 /// [`Router::token`](crate::Router::token); given with

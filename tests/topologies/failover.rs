@@ -352,6 +352,73 @@ fn pg_a_candidate_listed_as_a_replica_too_takes_the_writes() {
     assert_eq!(database.primary.as_deref(), Some("primary2"), "{stats:#?}");
 }
 
+/// As on PostgreSQL: the candidate is also listed as a replica, the primary is fenced and
+/// stopped, the candidate promoted, and the other replica left following the stopped primary.
+/// The candidate is one server: writes go to it, none fails with `ConflictingPrimaries`, and
+/// the replica that follows no live primary serves no read.
+#[test]
+fn mariadb_a_candidate_listed_as_a_replica_too_takes_the_writes() {
+    let Some(cluster) = harness::mariadb_cluster_or_skip(2) else {
+        return;
+    };
+    let old = cluster.primary();
+    let (promoted, follower) = (cluster.replicas()[0].clone(), cluster.replicas()[1].clone());
+    cluster
+        .app_sql(&old, "CREATE TABLE ledger (id BIGINT PRIMARY KEY)")
+        .unwrap();
+    cluster.wait_caught_up();
+    let config = maria_config(&cluster).primary_candidate(cluster.url(&promoted));
+    let runtime = runtime();
+    let mut router = runtime.block_on(async { maria_router(config) }).unwrap();
+    let stream = WriteStream::start(&runtime, &router, Backend::MariaDb);
+    stream.wait_for_commits(20);
+
+    // Fenced first, so that every write it acknowledged reaches the replicas before it stops.
+    cluster.sql(&old, "SET GLOBAL read_only = 1");
+    cluster.wait_caught_up();
+    cluster.stop(&old, Stop::Fast);
+    let promoted_at = promoted_at(
+        || {
+            cluster.sql(
+                &promoted,
+                "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = 0;",
+            );
+        },
+        || cluster.sql(&promoted, "SELECT @@global.read_only") == "0",
+    );
+    stream.wait_for_commits(20);
+    let attempts = stream.finish(&runtime);
+
+    let new_id = i64::from(promoted.server_id.unwrap());
+    let (first, server) =
+        first_commit_after(&attempts, promoted_at).expect("no write after the promotion");
+    let waited = first.at - promoted_at;
+    eprintln!("first write on the promoted replica {waited:?} after it took writes");
+    assert_eq!(server, new_id, "it went to another server");
+    assert!(waited < FIRST_WRITE_WITHIN, "first write after {waited:?}");
+    for attempt in &attempts {
+        if let Outcome::NotCommitted(error @ Error::ConflictingPrimaries { .. }) = &attempt.outcome
+        {
+            panic!("write {}: {error}", attempt.id);
+        }
+    }
+    check_outcomes(&attempts, &maria_ledger(&cluster, &promoted));
+
+    wait_until(
+        "the replica following the stopped primary leaves the rotation",
+        || !rotation_of(&router, "maria", "replica1").0,
+    );
+    let follower_id = follower.server_id.unwrap();
+    for _ in 0..20 {
+        let (id, _) = runtime.block_on(maria_read_server(&mut router)).unwrap();
+        assert_ne!(id, follower_id, "a read went to the follower");
+    }
+    let stats = router.stats();
+    let database = stats.database("maria").unwrap();
+    assert_eq!(database.servers.len(), 3, "{stats:#?}");
+    assert_eq!(database.primary.as_deref(), Some("primary2"), "{stats:#?}");
+}
+
 /// The primary is fenced (`read_only = 1`), a replica made primary and the other replicas
 /// repointed: writes refused by the fenced server fail as not committed, naming it, and the
 /// next ones go to the new primary.

@@ -316,6 +316,7 @@ impl Backend for MysqlConnection {
 
     /// Waits on the server, in one round trip.
     async fn wait_for(&mut self, position: &Position, limit: Duration) -> QueryResult<bool> {
+        const SHORTEST_WAIT: Duration = Duration::from_millis(1);
         let Some((function, position)) = wait_sql(position) else {
             return Ok(false);
         };
@@ -324,7 +325,8 @@ impl Backend for MysqlConnection {
             .sql("(")
             .bind::<Text, _>(position)
             .sql(", ")
-            .bind::<Double, _>(limit.as_secs_f64())
+            // Never 0: MySQL's `WAIT_FOR_EXECUTED_GTID_SET` takes 0 for "wait forever".
+            .bind::<Double, _>(limit.max(SHORTEST_WAIT).as_secs_f64())
             .sql(") AS SIGNED)");
         let reached: i64 =
             diesel_async::RunQueryDsl::get_result(diesel::select(wait), self).await?;

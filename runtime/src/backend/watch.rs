@@ -160,9 +160,12 @@ impl Watch {
         };
         // A dead connection stays dead, of its first cause.
         if self.last() != Last::Lost {
-            self.last.store(last as u8, Ordering::Relaxed);
-            if let Some(error) = error.filter(|_| last != Last::Fine) {
-                *self.cause_slot() = Some(Cause::of(error));
+            let before = self.last.swap(last as u8, Ordering::Relaxed);
+            match error.filter(|_| last != Last::Fine) {
+                Some(error) => *self.cause_slot() = Some(Cause::of(error)),
+                // Fine again: an earlier unclear statement's cause is not this one's.
+                None if before != Last::Fine as u8 => *self.cause_slot() = None,
+                None => {}
             }
         }
     }

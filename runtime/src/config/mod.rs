@@ -371,10 +371,11 @@ impl DatabaseConfig {
         self
     }
 
-    /// How long a read given a position waits for a replica to replay it before it reads
-    /// on the primary instead (default 200 ms). A replica known to have the position serves
-    /// at once; otherwise the one furthest ahead is asked to wait (MariaDB's
-    /// `MASTER_GTID_WAIT`, PostgreSQL's replay position polled).
+    /// How long a read given a position waits for replicas to replay it (default 200 ms).
+    /// A replica known to have the position serves at once; otherwise up to two replicas are
+    /// asked to wait, sharing this time (MariaDB's `MASTER_GTID_WAIT`, MySQL's
+    /// `WAIT_FOR_EXECUTED_GTID_SET`, PostgreSQL's replay position polled). Then the read goes
+    /// to the primary when the fallback policy allows it, else to the freshest replica.
     #[must_use]
     pub fn read_your_writes_wait(mut self, wait: Duration) -> Self {
         self.pool.read_your_writes_wait = wait;
@@ -394,7 +395,7 @@ impl DatabaseConfig {
 
     /// Replicas further behind the primary than this leave the read rotation, and rejoin
     /// once within half of it (default none): WAL bytes on PostgreSQL, transactions on
-    /// MariaDB.
+    /// MariaDB and MySQL.
     #[must_use]
     pub fn max_replica_behind(mut self, behind: Option<u64>) -> Self {
         self.pool.max_replica_behind = behind;

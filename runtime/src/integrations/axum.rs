@@ -111,7 +111,8 @@ impl SessionLayer {
     /// A client's writes are seen by its next requests' reads: a response to a request that
     /// wrote carries the session's [`Token`] in a cookie
     /// ([`TOKEN_COOKIE`], for 30 s) and a header ([`TOKEN_HEADER`]), and a request that
-    /// carries either reads on a replica that has replayed those writes, or on the primary.
+    /// carries either reads on a replica that has replayed those writes, or on the primary
+    /// when the fallback policy allows it (see [`Token`] for when a token is not honoured).
     /// With the router's token keys
     /// ([`RouterBuilder::token_key`](crate::RouterBuilder::token_key)), the tokens it sets
     /// are signed and those it reads are ignored unless signed by one of the keys.

@@ -313,7 +313,9 @@ impl<D: Database> Lease<'_, D, ForRead> {
     }
 
     /// Tells the call which replica it reads on, if it does: a read that waits there is
-    /// abandoned and runs again elsewhere when the replica leaves the rotation.
+    /// abandoned and runs again elsewhere when the replica leaves the rotation. Only a server
+    /// in the rotation now: never the primary (a fallback read, a session's writer lent as
+    /// a reader), which is not in it, so its reads would be taken for abandoned at once.
     fn watch_replica(&mut self) {
         let Some(cluster) = self.held.cluster else {
             return;
@@ -321,7 +323,7 @@ impl<D: Database> Lease<'_, D, ForRead> {
         let server = &self.held.pooled().server;
         if let Some(replica) = cluster
             .pools_of(server)
-            .filter(|pools| !pools.server.is_primary())
+            .filter(|pools| cluster.rotation.contains(pools.slot))
         {
             self.call.read_on(&cluster.rotation, replica.slot);
         }
@@ -632,7 +634,7 @@ impl<'s, D: Database> Held<'s, D> {
         let conn = self.pooled();
         if let Ok(Some(position)) = conn.raw.position(&conn.watch).await {
             token.merge_position(D::KEY, &position);
-            cluster.primary_wrote(&position);
+            cluster.primary_wrote(&position, &conn.server);
         }
     }
 

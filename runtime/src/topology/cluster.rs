@@ -229,13 +229,21 @@ impl<C: Backend> Members<C> {
             return self.reader().await;
         };
         self.token_reads.fetch_add(1, Ordering::Relaxed);
+        if self.rotation.is_empty() {
+            // No replica in rotation: where any read goes, by the fallback policy.
+            return self.reader().await;
+        }
         if !signed && !self.primary_reached(wanted).await {
             return self
                 .not_honoured("it names a position the primary has not reached")
                 .await;
         }
-        if let Some(conn) = self.fresh_replica(wanted).await {
+        if let Some(conn) = self.fresh_replica(wanted).await? {
             return Ok(conn);
+        }
+        if self.rotation.is_empty() {
+            // Its replicas left the rotation as they were tried.
+            return self.reader().await;
         }
         let allowed = self.options.read_fallback == ReadFallback::Primary;
         if let Some(primary) = self.primary().filter(|_| allowed) {
@@ -252,30 +260,38 @@ impl<C: Backend> Members<C> {
     }
 
     /// A reader on a replica in rotation that has `wanted` or replays it within
-    /// `read_your_writes_wait`: first one known to have it, else up to [`REPLICAS_ASKED`]
-    /// picked at random, asked to wait (the second one with what is left of the wait); one
-    /// that cannot catch up in time is asked once, without waiting.
-    async fn fresh_replica(&self, wanted: &Position) -> Option<Checkout<C>> {
+    /// `read_your_writes_wait`: up to [`REPLICAS_ASKED`] replicas, asked to wait (the second
+    /// one with what is left of the wait); one that cannot catch up in time is asked once,
+    /// without waiting. The first is picked at random, as for any read, so that token reads
+    /// spread over the replicas as others do (and each learns, at one round trip, that it has
+    /// the position); after a miss, one known to have it comes first. A pool that times out
+    /// fails the read, as it would without a token.
+    async fn fresh_replica(&self, wanted: &Position) -> Result<Option<Checkout<C>>, Error> {
         let deadline = Instant::now() + self.options.read_your_writes_wait;
-        let known = self.replicas_having(wanted);
         let (mut tried, mut asked) = (0_u64, 0);
         while asked < REPLICAS_ASKED {
-            let pick = self.rotation.pick_among(known & !tried);
-            let slot = pick.or_else(|| self.rotation.pick_among(!tried))?;
+            let known = match asked {
+                0 => None,
+                _ => self
+                    .rotation
+                    .pick_among(self.replicas_having(wanted) & !tried),
+            };
+            let Some(slot) = known.or_else(|| self.rotation.pick_among(!tried)) else {
+                return Ok(None);
+            };
             tried |= 1 << slot;
             let replica = &self.servers[slot];
             let has = replica.has(wanted);
             let mut conn = match replica.checkout(Role::Reader).await {
                 Ok(conn) => conn,
-                Err(error) => {
-                    if matches!(error, Error::Connect { .. } | Error::Unsupported { .. }) {
-                        replica.take_out_of_rotation(&Chain(&error));
-                    }
+                Err(error @ (Error::Connect { .. } | Error::Unsupported { .. })) => {
+                    replica.take_out_of_rotation(&Chain(&error));
                     continue;
                 }
+                Err(error) => return Err(error),
             };
             if has || replica.has(wanted) {
-                return Some(conn);
+                return Ok(Some(conn));
             }
             asked += 1;
             let budget = match self.may_catch_up(replica, wanted, deadline) {
@@ -285,10 +301,10 @@ impl<C: Backend> Members<C> {
             };
             if self.wait_for(replica, &mut conn, wanted, budget).await {
                 self.token_waits.fetch_add(1, Ordering::Relaxed);
-                return Some(conn);
+                return Ok(Some(conn));
             }
         }
-        None
+        Ok(None)
     }
 
     /// The replicas known to have replayed `wanted`, as rotation bits.
@@ -355,7 +371,7 @@ impl<C: Backend> Members<C> {
         let limit = self.options.health_check_timeout;
         match tokio::time::timeout(limit, asked).await {
             Ok(Some(position)) => {
-                self.primary_wrote(&position);
+                self.primary_wrote(&position, &primary.server);
                 true
             }
             _ => false,
@@ -417,10 +433,17 @@ impl<C: Backend> Members<C> {
         reached
     }
 
-    /// A write committed: the primary is at `position` now.
-    pub(crate) fn primary_wrote(&self, position: &Position) {
+    /// A write committed on `server`: the primary is at `position` now, if `server` is the
+    /// primary whose positions the history holds (a write that ends on an old primary as
+    /// another is promoted says nothing of the new one's).
+    pub(crate) fn primary_wrote(&self, position: &Position, server: &Arc<Server>) {
+        let Some(from) = self.pools_of(server) else {
+            return;
+        };
         let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        history.record(Instant::now(), position);
+        if history.follows(from.slot) {
+            history.record(Instant::now(), position);
+        }
     }
 
     /// The server a read would go to now, without checking a connection out.
@@ -587,8 +610,8 @@ pub(crate) trait AnyCluster: Any + Send + Sync + super::readiness::Probe {
     /// The read and write deadlines of the database's calls.
     fn deadlines(&self) -> [Option<std::time::Duration>; 2];
     fn stats(&self) -> DatabaseStats;
-    /// A write committed: the primary is at `position` now.
-    fn primary_wrote(&self, position: &Position);
+    /// A write committed on `server`: the primary is at `position` now.
+    fn primary_wrote(&self, position: &Position, server: &Arc<Server>);
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle);
     fn dispose(&self) -> BoxFuture<'_>;
 }
@@ -606,8 +629,8 @@ impl<D: Database> AnyCluster for Cluster<D> {
         self.members.stats(D::Connection::NAME)
     }
 
-    fn primary_wrote(&self, position: &Position) {
-        self.members.primary_wrote(position);
+    fn primary_wrote(&self, position: &Position, server: &Arc<Server>) {
+        self.members.primary_wrote(position, server);
     }
 
     fn start_maintenance(&self, runtime: &tokio::runtime::Handle) {

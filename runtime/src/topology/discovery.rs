@@ -127,7 +127,7 @@ impl<C: Backend> Members<C> {
             return;
         };
         if let Some(position) = primary.position_now().await {
-            self.primary_wrote(&position);
+            self.primary_wrote(&position, &primary.server);
         }
     }
 

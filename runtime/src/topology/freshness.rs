@@ -50,6 +50,11 @@ impl History {
         }
     }
 
+    /// Whether the history holds the positions of the server in `slot` (or of none yet).
+    pub(crate) fn follows(&self, slot: usize) -> bool {
+        self.primary.is_none_or(|primary| primary == slot)
+    }
+
     /// The primary was at `position` at `at`, or further: positions taken by concurrent
     /// calls arrive out of order, and one older than the last known adds nothing.
     pub(crate) fn record(&mut self, at: Instant, position: &Position) {

@@ -286,7 +286,7 @@ mod enabled {
 
     /// How far `server`, a replica, is behind its primary, at its health check: the gauges
     /// `diesel_route.replica.lag` (how old its data is, in seconds) and
-    /// `diesel_route.replica.behind` (WAL bytes on PostgreSQL, transactions on MariaDB).
+    /// `diesel_route.replica.behind` (WAL bytes on PostgreSQL, transactions on MariaDB and MySQL).
     pub(crate) fn replica_lag(server: &Server, lag: Duration, behind: Option<u64>) {
         describe_lag();
         let labels = server_labels(server).to_vec();

@@ -36,6 +36,11 @@ impl Rotation {
         Self::with(bits)
     }
 
+    /// Whether no replica is in rotation.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
+
     pub(crate) fn contains(&self, replica: usize) -> bool {
         self.0.load(Ordering::Relaxed) & (1 << replica) != 0
     }

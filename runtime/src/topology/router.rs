@@ -138,10 +138,10 @@ impl Router {
 
     /// A session's write to database `key` committed: its primary is at `position` now (a
     /// sample of its history, so that the token covering the write is known to be genuine).
-    pub(crate) fn primary_wrote(&self, key: &str, position: &Position) {
+    pub(crate) fn primary_wrote(&self, key: &str, position: &Position, server: &Arc<Server>) {
         let cluster = self.clusters.iter().find(|cluster| cluster.key() == key);
         if let Some(cluster) = cluster {
-            cluster.primary_wrote(position);
+            cluster.primary_wrote(position, server);
         }
     }
 

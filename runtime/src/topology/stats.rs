@@ -102,7 +102,7 @@ pub struct ServerStats {
     /// primary last had no more than the replica (0 when it has all the primary had).
     pub lag_ms: Option<f64>,
     /// How far a replica is behind the primary's last known position: WAL bytes
-    /// (PostgreSQL) or transactions (MariaDB).
+    /// (PostgreSQL) or transactions (MariaDB, MySQL).
     pub behind: Option<u64>,
     /// Its pools: the reader pool, and on the primary the writer pool.
     pub pools: Vec<PoolStats>,
