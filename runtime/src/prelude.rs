@@ -7,7 +7,9 @@
 pub use diesel::prelude::*;
 
 #[doc(no_inline)]
-pub use crate::{RunQueryDsl, bind, route};
+pub use crate::query::RunQueryDsl;
+#[doc(no_inline)]
+pub use diesel_route_macros::{bind, route};
 
 // diesel-route's `RunQueryDsl` in scope once more, without a name: when diesel's or
 // diesel-async's `RunQueryDsl` is imported next to the prelude (which hides the prelude's

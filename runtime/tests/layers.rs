@@ -35,15 +35,14 @@ fn every_module_uses_only_the_layers_below_it() {
         let layer = layer_of(&src, &file);
         let own = rank(&layer).unwrap_or_else(|| panic!("{} is in no layer", file.display()));
         let text = fs::read_to_string(&file).unwrap();
-        for (number, line) in code_lines(&text) {
-            for used in crate_paths(line) {
-                let ok = rank(&used).is_some_and(|used| used <= own);
-                if !ok {
-                    violations.push(format!(
-                        "{}:{number}: `{layer}` uses `crate::{used}`",
-                        file.strip_prefix(&src).unwrap().display()
-                    ));
-                }
+        let code = code_only(&text);
+        for (number, used) in crate_paths(&code) {
+            let ok = rank(&used).is_some_and(|used| used <= own);
+            if !ok {
+                violations.push(format!(
+                    "{}:{number}: `{layer}` uses `crate::{used}`",
+                    file.strip_prefix(&src).unwrap().display()
+                ));
             }
         }
     }
@@ -74,32 +73,87 @@ fn layer_of(src: &Path, file: &Path) -> String {
     }
 }
 
-/// Lines of code: comments and docs (whose links name root re-exports) left out.
-fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+/// The file with its comment and doc lines blanked (doc links name root re-exports); lines
+/// stay where they were, for the line numbers.
+fn code_only(text: &str) -> String {
     text.lines()
-        .enumerate()
-        .map(|(index, line)| (index + 1, line))
-        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .map(|line| match line.trim_start().starts_with("//") {
+            true => "",
+            false => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The first segment after each `crate::` (not `$crate::`, which is the user's path in
-/// exported macros).
-fn crate_paths(line: &str) -> Vec<String> {
+/// exported macros), with its line number; in a grouped import, `crate::{a::X, b}` (on one
+/// line or several), each member's first segment.
+fn crate_paths(code: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
-    let mut rest = line;
-    while let Some(at) = rest.find("crate::") {
-        let before = rest[..at].chars().next_back();
-        let after = &rest[at + "crate::".len()..];
-        let segment: String = after
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if before != Some('$') && !segment.is_empty() {
-            found.push(segment);
+    let mut offset = 0;
+    while let Some(at) = code[offset..].find("crate::") {
+        let start = offset + at;
+        let after = start + "crate::".len();
+        offset = after;
+        if code[..start].ends_with('$') {
+            continue;
         }
-        rest = after;
+        let line = code[..start].matches('\n').count() + 1;
+        let rest = &code[after..];
+        let group = rest
+            .strip_prefix('{')
+            .map(|inner| &inner[..closing_brace(inner)]);
+        let members = match group {
+            Some(group) => top_level_members(group),
+            None => vec![rest],
+        };
+        for member in members {
+            let segment = leading_identifier(member);
+            if !segment.is_empty() && segment != "self" {
+                found.push((line, segment));
+            }
+        }
     }
     found
+}
+
+/// Where the `}` that closes a group opened just before `text` is.
+fn closing_brace(text: &str) -> usize {
+    let mut depth = 0;
+    for (index, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return index,
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+/// The members of a group, split at its own commas (not those of nested groups).
+fn top_level_members(group: &str) -> Vec<&str> {
+    let (mut members, mut depth, mut start) = (Vec::new(), 0, 0);
+    for (index, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                members.push(&group[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    members.push(&group[start..]);
+    members
+}
+
+fn leading_identifier(text: &str) -> String {
+    text.trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
@@ -113,4 +167,12 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn grouped_imports_are_read_member_by_member() {
+    let code = "use crate::{a::X, b::{c, d},\n    e};\nuse $crate::f;\nlet _ = crate::g::h();";
+    let found: Vec<(usize, String)> = crate_paths(code);
+    let expected = [(1, "a"), (1, "b"), (1, "e"), (4, "g")].map(|(n, s)| (n, s.to_owned()));
+    assert_eq!(found, expected);
 }
