@@ -354,7 +354,10 @@ impl<C: Backend> Members<C> {
         known()
     }
 
-    /// Asks the primary its position, recorded in its history; whether it answered.
+    /// Asks the primary its position, recorded in its history; whether it answered. On a
+    /// pooled writer, not the health check's connection (`ServerPools::position_now`): that
+    /// one may not be open yet, or be busy with a check, and a token it cannot answer for
+    /// would be ignored, and its read stale.
     async fn ask_primary_position(&self) -> bool {
         let Some(primary) = self.primary() else {
             return false;
